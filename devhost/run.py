@@ -1,0 +1,175 @@
+"""`make run`: Azurite's table service and the function app's HTTP routes, in the foreground.
+
+Ctrl-C, SIGINT or SIGTERM stops both and leaves no process behind. Environment: `PORT` (7071),
+`HOST` (127.0.0.1), `AZURITE_TABLE_PORT` (free-picked), `FUNCTION_APP_MODULE` ("function_app"),
+and the app's own settings; `FailoverStorage` and `FAILOVER_CONFIG` get local defaults.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import importlib
+import logging
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+from types import FrameType
+
+import azure.functions as func
+
+from devhost.azurite import Azurite, AzuriteError
+from devhost.host import LocalFunctionsHost, Route, read_route_prefix
+
+logger = logging.getLogger(__name__)
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = Path(__file__).resolve().parent / "demo-config.json"
+STORAGE_CONNECTION = "FailoverStorage"
+STORAGE_SETTINGS = (STORAGE_CONNECTION, f"{STORAGE_CONNECTION}__tableServiceUri")
+EXIT_STOPPED = 0  # a requested stop is success
+EXIT_ENVIRONMENT = 1  # Azurite or the port: nothing wrong with the app
+EXIT_APP_FAILED = 2  # the app does not import, e.g. invalid configuration
+
+
+class AppLoadError(Exception):
+    """The module imports but holds no `func.FunctionApp` named `app`."""
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command line over environment over defaults."""
+    parser = argparse.ArgumentParser(prog="python -m devhost.run", description=__doc__)
+    parser.add_argument("--port", type=int, help="HTTP port (default: $PORT or 7071)")
+    parser.add_argument("--host", help="interface to listen on (default: $HOST or 127.0.0.1)")
+    parser.add_argument(
+        "--no-azurite",
+        action="store_true",
+        help="start no Azurite; use the storage already configured in the environment",
+    )
+    args = parser.parse_args(argv)
+    args.port = args.port if args.port is not None else _env_int(parser, "PORT") or 7071
+    args.host = args.host or os.environ.get("HOST", "127.0.0.1")
+    args.azurite_port = _env_int(parser, "AZURITE_TABLE_PORT")
+    return args
+
+
+def _env_int(parser: argparse.ArgumentParser, name: str) -> int | None:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit():
+        parser.error(f"{name} must be a port number, got {raw!r}")
+    return int(raw)
+
+
+def load_app(module_name: str) -> func.FunctionApp:
+    """Import the app module; its import is where the app validates its settings."""
+    if str(REPO_ROOT) not in sys.path:
+        sys.path.insert(0, str(REPO_ROOT))  # so any working directory finds function_app
+    app = getattr(importlib.import_module(module_name), "app", None)
+    if not isinstance(app, func.FunctionApp):
+        raise AppLoadError(f"{module_name}.app is not a func.FunctionApp")
+    return app
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run until stopped; return the process exit code."""
+    args = parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # The SDK logs every storage request with its headers at INFO, drowning the access log.
+    logging.getLogger("azure").setLevel(logging.WARNING)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _stop_requested)
+    with contextlib.ExitStack() as cleanup:
+        try:
+            return _run(args, cleanup)
+        except KeyboardInterrupt:
+            logger.info("Stop requested; shutting down")
+            return EXIT_STOPPED
+        finally:
+            # A second Ctrl-C must not cut the clean-up short and orphan Azurite.
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(signum, signal.SIG_IGN)
+
+
+def _stop_requested(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt  # SIGTERM takes the same clean path as Ctrl-C
+
+
+def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
+    storage = "from the environment (--no-azurite)"
+    if not args.no_azurite:
+        try:
+            azurite = cleanup.enter_context(Azurite(port=args.azurite_port))
+        except AzuriteError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_ENVIRONMENT
+        storage = _use_azurite_storage(azurite)
+    config = os.environ.setdefault("FAILOVER_CONFIG", str(DEMO_CONFIG))
+    module_name = os.environ.get("FUNCTION_APP_MODULE", "function_app")
+    try:
+        app = load_app(module_name)
+    except Exception as exc:  # noqa: BLE001 - whatever the import raises, the app cannot start
+        if not isinstance(exc, ValueError | ImportError | AppLoadError):
+            traceback.print_exc()  # a bug, not a setting: show where
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_APP_FAILED
+    try:
+        host = LocalFunctionsHost(
+            app,
+            route_prefix=read_route_prefix(REPO_ROOT / "host.json"),
+            host=args.host,
+            port=args.port,
+        )
+    except OSError as exc:
+        print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return EXIT_ENVIRONMENT
+    cleanup.callback(host.shutdown)
+    print(_banner(host, storage, config), flush=True)
+    host.serve_forever()
+    return EXIT_STOPPED
+
+
+def _use_azurite_storage(azurite: Azurite) -> str:
+    """Point the app at Azurite unless storage is configured already; describe the outcome."""
+    if any(name in os.environ for name in STORAGE_SETTINGS):
+        return f"from the environment (Azurite on port {azurite.port} unused)"
+    os.environ[STORAGE_CONNECTION] = azurite.connection_string
+    return f"Azurite table service on 127.0.0.1:{azurite.port} (in memory)"
+
+
+def _describe_config(value: str) -> str:
+    if value.strip().startswith("{"):
+        return f"inline JSON ({len(value)} characters)"
+    if Path(value).resolve() == DEMO_CONFIG:
+        return f"{value} (demo: two accounts, eastus then westus)"
+    return value
+
+
+def _describe_route(route: Route) -> str:
+    methods = ",".join(sorted(route.methods)) if route.methods is not None else "*"
+    return f"    {methods:<12} {route.path:<36} {route.auth_level.value:<10} {route.function_name}"
+
+
+def _banner(host: LocalFunctionsHost, storage: str, config: str) -> str:
+    routes = [_describe_route(r) for r in host.routes] or ["    (no HTTP functions)"]
+    return "\n".join(
+        [
+            "vi-failover local host (a development tool, never deployed)",
+            f"  Listening        {host.url}",
+            "  Routes           (function keys are not enforced locally)",
+            *routes,
+            f"  Storage          {storage}",
+            f"  FAILOVER_CONFIG  {_describe_config(config)}",
+            "  Ctrl-C stops everything.",
+        ]
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())

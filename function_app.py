@@ -1,0 +1,50 @@
+"""The Azure Functions app: routes and their delegations. All logic lives in `shared/`."""
+
+import azure.functions as func
+
+from shared.wiring import build_api
+
+app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)
+api = build_api()
+
+
+@app.function_name("alerts")
+@app.route(route="alerts", methods=["POST"])
+def alerts(req: func.HttpRequest) -> func.HttpResponse:
+    """Action-group webhook for Service Health and Resource Health alerts."""
+    return api.alerts(req)
+
+
+@app.function_name("active_account")
+@app.route(route="active-account", methods=["GET"])
+def active_account(req: func.HttpRequest) -> func.HttpResponse:
+    """The active account of a group: what apps read before every indexing call."""
+    return api.active_account(req)
+
+
+@app.function_name("status")
+@app.route(route="status", methods=["GET"])
+def status(req: func.HttpRequest) -> func.HttpResponse:
+    """Every group's active account, open incidents and pin."""
+    return api.status(req)
+
+
+@app.function_name("history")
+@app.route(route="history", methods=["GET"])
+def history(req: func.HttpRequest) -> func.HttpResponse:
+    """The audit trail, newest first."""
+    return api.history(req)
+
+
+@app.function_name("failover")
+@app.route(route="failover", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+def failover(req: func.HttpRequest) -> func.HttpResponse:
+    """Operator's manual move, pin or unpin."""
+    return api.failover(req)
+
+
+@app.function_name("health")
+@app.route(route="health", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def health(req: func.HttpRequest) -> func.HttpResponse:
+    """Liveness and storage reachability."""
+    return api.health(req)

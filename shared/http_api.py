@@ -1,0 +1,163 @@
+"""HTTP handlers: `func.HttpRequest` in, `func.HttpResponse` out, errors as the contract says.
+
+Errors are `{"error": "<Code>", "message": "..."}`. Storage trouble is 503 with Retry-After,
+so the action group retries; bad input is 4xx and writes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import azure.functions as func
+
+from shared.alerts import InvalidAlertError
+from shared.api_views import (
+    FailoverRequestError,
+    alert_view,
+    etag_matches,
+    etag_of,
+    failover_view,
+    history_view,
+    parse_failover_request,
+    parse_limit,
+    state_view,
+)
+from shared.manual import UnknownAccountError, UnsafeTargetError
+from shared.service import Controller, UnknownGroupError
+from shared.settings import Settings
+from shared.store import StoreUnavailableError
+
+log = logging.getLogger(__name__)
+
+MAX_ALERT_BYTES = 1024 * 1024
+
+
+class HttpApi:
+    """The app's routes; the controller is built on first use, never at import."""
+
+    def __init__(self, settings: Settings, controller: Callable[[], Controller]) -> None:
+        self._settings = settings
+        self._controller = controller
+
+    def alerts(self, req: func.HttpRequest) -> func.HttpResponse:
+        """POST /api/alerts: an action-group delivery."""
+        body = req.get_body()
+        if len(body) > MAX_ALERT_BYTES:
+            return _error(413, "PayloadTooLarge", f"alert body exceeds {MAX_ALERT_BYTES} bytes")
+        try:
+            result = self._controller().handle_alert(body)
+        except InvalidAlertError as exc:
+            log.warning("alert rejected: %s", exc)
+            return _error(400, "InvalidAlert", str(exc))
+        except StoreUnavailableError as exc:
+            return self._unavailable(exc)
+        return _json(200, alert_view(result))
+
+    def active_account(self, req: func.HttpRequest) -> func.HttpResponse:
+        """GET /api/active-account?group=: the flag apps read before every indexing call."""
+        controller = self._controller()
+        try:
+            group = controller.group(req.params.get("group"))
+            state = controller.state(group)
+        except UnknownGroupError as exc:
+            return _error(404, "UnknownGroup", str(exc))
+        except StoreUnavailableError as exc:
+            return self._unavailable(exc)
+        now = controller.now()
+        etag = etag_of(state, now)
+        headers = {
+            "ETag": etag,
+            "Cache-Control": f"max-age={self._settings.active_account_max_age}",
+        }
+        if etag_matches(req.headers.get("If-None-Match"), etag):
+            return func.HttpResponse(status_code=304, headers=headers)
+        return _json(200, state_view(group, state, now), headers)
+
+    def status(self, req: func.HttpRequest) -> func.HttpResponse:
+        """GET /api/status: every group's active account, incidents and pin."""
+        controller = self._controller()
+        now = controller.now()
+        try:
+            groups = [
+                state_view(g, controller.state(g), now, detail=True)
+                for g in controller.config.groups
+            ]
+        except StoreUnavailableError as exc:
+            return self._unavailable(exc)
+        return _json(200, {"time": now.isoformat(), "groups": groups})
+
+    def history(self, req: func.HttpRequest) -> func.HttpResponse:
+        """GET /api/history?group=&limit=: the audit trail, newest first."""
+        try:
+            limit = parse_limit(req.params.get("limit"))
+            records = self._controller().history(req.params.get("group"), limit)
+        except FailoverRequestError as exc:
+            return _error(400, "InvalidRequest", str(exc))
+        except UnknownGroupError as exc:
+            return _error(404, "UnknownGroup", str(exc))
+        except StoreUnavailableError as exc:
+            return self._unavailable(exc)
+        return _json(200, history_view(records))
+
+    def failover(self, req: func.HttpRequest) -> func.HttpResponse:
+        """POST /api/failover: an operator's move, pin or unpin."""
+        controller = self._controller()
+        try:
+            request = parse_failover_request(
+                req.get_body(), req.headers.get("x-ms-client-principal-name"), controller.now()
+            )
+            decision = controller.manual(request)
+        except FailoverRequestError as exc:
+            return _error(400, "InvalidRequest", str(exc))
+        except UnknownGroupError as exc:
+            return _error(404, "UnknownGroup", str(exc))
+        except UnknownAccountError as exc:
+            return _error(400, "UnknownAccount", str(exc))
+        except UnsafeTargetError as exc:
+            return _error(409, "UnsafeTarget", str(exc))
+        except StoreUnavailableError as exc:
+            return self._unavailable(exc)
+        return _json(200, failover_view(decision))
+
+    def health(self, req: func.HttpRequest) -> func.HttpResponse:
+        """GET /api/health: liveness and storage reachability."""
+        try:
+            self._controller().store.ping()
+        except StoreUnavailableError as exc:
+            log.warning("health: storage unreachable: %s", exc)
+            body = {"status": "unhealthy", "storage": "unreachable", "message": str(exc)}
+            return _json(503, body, self._retry_after())
+        groups = len(self._settings.config.groups)
+        return _json(200, {"status": "ok", "storage": "reachable", "groups": groups})
+
+    def _unavailable(self, exc: StoreUnavailableError) -> func.HttpResponse:
+        log.warning("storage unavailable, answering 503: %s", exc)
+        body = {"error": "StorageUnavailable", "message": str(exc)}
+        return _json(503, body, self._retry_after())
+
+    def _retry_after(self) -> dict[str, str]:
+        return {"Retry-After": str(self._settings.retry_after_seconds)}
+
+
+def _json(status: int, body: object, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, default=_default, ensure_ascii=False),
+        status_code=status,
+        headers=headers,
+        mimetype="application/json",
+        charset="utf-8",
+    )
+
+
+def _error(status: int, code: str, message: str) -> func.HttpResponse:
+    return _json(status, {"error": code, "message": message})
+
+
+def _default(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(f"cannot serialise {type(value).__name__}")

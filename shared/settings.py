@@ -1,0 +1,134 @@
+"""App settings, read in one place into a frozen `Settings`; a bad value names its key.
+
+Every setting is listed in the README's settings table; `SETTING_NAMES` is that list, and
+the infrastructure tests compare it with the app settings the templates deploy.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from shared.config import load_config
+from shared.model import Config
+
+SETTING_NAMES = (
+    "FAILOVER_CONFIG",
+    "FailoverStorage",
+    "FailoverStorage__tableServiceUri",
+    "FailoverStorage__clientId",
+    "AzureWebJobsStorage",
+    "FAILOVER_TABLE",
+    "ACTIVE_ACCOUNT_MAX_AGE",
+    "STORAGE_TIMEOUT_SECONDS",
+    "RETRY_AFTER_SECONDS",
+)
+_TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+
+
+class SettingsError(ValueError):
+    """An app setting is missing or invalid; the message names it."""
+
+
+@dataclass(frozen=True)
+class StorageSettings:
+    """How to reach the state table: a connection string, or an endpoint plus managed identity."""
+
+    connection_string: str | None = None
+    table_service_uri: str | None = None
+    client_id: str | None = None  # user-assigned managed identity; None: system-assigned/default
+
+    def describe(self) -> str:
+        """Where the state lives, with no secret in it (for logs and /api/health)."""
+        if self.table_service_uri:
+            return f"{self.table_service_uri} (Microsoft Entra ID)"
+        text = self.connection_string or ""
+        endpoint = re.search(r"TableEndpoint=([^;]+)", text)
+        if endpoint:
+            return endpoint.group(1)
+        account = re.search(r"AccountName=([^;]+)", text)
+        return f"account {account.group(1)}" if account else "development storage"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the app reads from its environment."""
+
+    config: Config
+    storage: StorageSettings
+    table_name: str = "FailoverState"
+    active_account_max_age: int = 10
+    storage_timeout_seconds: float = 3.0
+    retry_after_seconds: int = 10
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Parse and validate the settings; raises SettingsError or ConfigError naming the key."""
+    raw_config = env.get("FAILOVER_CONFIG", "")
+    if not raw_config.strip():
+        raise SettingsError("FAILOVER_CONFIG is not set: give the groups and accounts as JSON")
+    table_name = env.get("FAILOVER_TABLE", "FailoverState")
+    if not _TABLE_NAME.match(table_name):
+        raise SettingsError(
+            f"FAILOVER_TABLE: {table_name!r} is not a table name "
+            "(3-63 letters and digits, starting with a letter)"
+        )
+    return Settings(
+        config=load_config(raw_config),
+        storage=_storage(env),
+        table_name=table_name,
+        active_account_max_age=_integer(env, "ACTIVE_ACCOUNT_MAX_AGE", 10, minimum=0),
+        storage_timeout_seconds=_seconds(env, "STORAGE_TIMEOUT_SECONDS", 3.0),
+        retry_after_seconds=_integer(env, "RETRY_AFTER_SECONDS", 10, minimum=1),
+    )
+
+
+def _storage(env: Mapping[str, str]) -> StorageSettings:
+    connection = env.get("FailoverStorage", "").strip()
+    uri = env.get("FailoverStorage__tableServiceUri", "").strip()
+    client_id = env.get("FailoverStorage__clientId", "").strip() or None
+    if connection and uri:
+        raise SettingsError(
+            "FailoverStorage and FailoverStorage__tableServiceUri are both set: use one"
+        )
+    if uri:
+        if not uri.startswith(("https://", "http://")):
+            raise SettingsError(f"FailoverStorage__tableServiceUri: {uri!r} is not an http(s) URL")
+        return StorageSettings(table_service_uri=uri.rstrip("/"), client_id=client_id)
+    connection = connection or env.get("AzureWebJobsStorage", "").strip()
+    if not connection:
+        raise SettingsError(
+            "FailoverStorage is not set: give a connection string, or "
+            "FailoverStorage__tableServiceUri for managed identity (AzureWebJobsStorage is "
+            "used when neither is set, and it is not set either)"
+        )
+    if "=" not in connection:
+        raise SettingsError("FailoverStorage: not a storage connection string (no key=value)")
+    return StorageSettings(connection_string=connection)
+
+
+def _integer(env: Mapping[str, str], key: str, default: int, *, minimum: int) -> int:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
+    if value < minimum:
+        raise SettingsError(f"{key}: {value} is below the minimum {minimum}")
+    return value
+
+
+def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{key}: {raw!r} is not a number of seconds") from None
+    if not 0 < value <= 60:
+        raise SettingsError(f"{key}: {value} must be above 0 and at most 60 seconds")
+    return value

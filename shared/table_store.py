@@ -1,0 +1,323 @@
+"""`TableStateStore`: the StateStore on Azure Table Storage, through azure-data-tables.
+
+One table, one partition per group, so a group's state change is a single entity-group
+transaction: the `active` entity replaced under `If-Match` (ETag + IfNotModified), the incidents
+it changed upserted, its audit lines inserted. All of it lands, or none of it. Layout:
+
+| RowKey | entity |
+|---|---|
+| `active` | the active-account entity apps read (README, "The active-account entity") |
+| `incident|<kind>|<base64url(key)>` | one incident as this group knows it |
+| `audit|<inverted time>|<record id>` | one audit line; the inverted time lists newest first |
+
+Alerts that touch no group are audited in the partition `_unmatched`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from azure.core import MatchConditions
+from azure.core.exceptions import (
+    AzureError,
+    HttpResponseError,
+    ResourceExistsError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
+from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
+
+from shared.model import AuditRecord, Config, GroupState, Incident, Phase, SignalKind
+from shared.store import UNMATCHED, ConflictError, StoreUnavailableError, audit_sort_key
+
+log = logging.getLogger(__name__)
+
+ACTIVE_ROW = "active"
+_INCIDENT_PREFIX = "incident|"
+_AUDIT_PREFIX = "audit|"
+_T = TypeVar("_T")
+Entity = dict[str, Any]
+
+
+class TableStateStore:
+    """Group state, incidents and the audit trail in one Azure Table."""
+
+    def __init__(self, table: TableClient, config: Config) -> None:
+        self._table = table
+        self._config = config
+        self._table_ready = False
+        self._lock = threading.Lock()
+
+    def load_group(self, group: str) -> GroupState | None:
+        """The group's state with its incidents and ETag, or None if never saved."""
+        # The SDK substitutes @parameters only between spaces, hence the spaced parentheses.
+        query = (
+            "PartitionKey eq @pk and ( RowKey eq @active or ( RowKey ge @lo and RowKey lt @hi ) )"
+        )
+        params = {"pk": group, "active": ACTIVE_ROW, "lo": _INCIDENT_PREFIX, "hi": "incident}"}
+        with self._translated(f"read group {group}"):
+            entities = list(self._table.query_entities(query, parameters=params))
+        active = next((e for e in entities if e["RowKey"] == ACTIVE_ROW), None)
+        if active is None:
+            return None
+        incidents = [_incident_from(e) for e in entities if e["RowKey"] != ACTIVE_ROW]
+        return _state_from(active, {i.key: i for i in incidents})
+
+    def groups_tracking(self, key: str) -> list[str]:
+        """Names of the groups that hold an incident with this key (one query over the table)."""
+        rows = [_incident_row(kind, key) for kind in SignalKind]
+        query = " or ".join(f"RowKey eq @r{i}" for i in range(len(rows)))
+        params = {f"r{i}": row for i, row in enumerate(rows)}
+        with self._translated("find groups tracking an incident"):
+            entities = self._table.query_entities(query, parameters=params, select=["PartitionKey"])
+            return sorted({e["PartitionKey"] for e in entities})
+
+    def save(
+        self, previous: GroupState | None, new: GroupState, audit: Sequence[AuditRecord]
+    ) -> GroupState:
+        """One transaction: state under If-Match, changed incidents, audit lines."""
+        operations: list[tuple[Any, ...]] = []
+        state_entity = self._state_entity(new)
+        if previous is None or previous.etag is None:
+            operations.append(("create", state_entity))
+        else:
+            conditions = {
+                "mode": UpdateMode.REPLACE,
+                "etag": previous.etag,
+                "match_condition": MatchConditions.IfNotModified,
+            }
+            operations.append(("update", state_entity, conditions))
+        old = previous.incidents if previous is not None else {}
+        for key, incident in new.incidents.items():
+            if old.get(key) != incident:
+                operations.append(("upsert", _incident_entity(new.group, incident)))
+        for key in old.keys() - new.incidents.keys():
+            row = _incident_row(old[key].kind, key)
+            operations.append(("delete", {"PartitionKey": new.group, "RowKey": row}))
+        operations.extend(("upsert", _audit_entity(r)) for r in audit)
+        with self._translated(f"save group {new.group}"):
+            results = self._table.submit_transaction(operations)
+        etag = results[0].get("etag")
+        return replace(new, etag=etag)
+
+    def append_audit(self, audit: Sequence[AuditRecord]) -> None:
+        """Upsert audit lines: re-appending the same record id is harmless."""
+        for record in audit:
+            with self._translated("append audit"):
+                self._table.upsert_entity(_audit_entity(record), mode=UpdateMode.REPLACE)
+
+    def history(self, groups: Sequence[str], limit: int) -> list[AuditRecord]:
+        """Newest `limit` audit lines of these groups: one ordered query per partition, merged."""
+        query = "PartitionKey eq @pk and RowKey ge @lo and RowKey lt @hi"
+        records: list[AuditRecord] = []
+        for group in groups:
+            params = {"pk": group, "lo": _AUDIT_PREFIX, "hi": "audit}"}
+            with self._translated("read history"):
+                pages = self._table.query_entities(query, parameters=params, results_per_page=limit)
+                for count, entity in enumerate(pages):
+                    if count >= limit:
+                        break
+                    records.append(_audit_from(entity))
+        return sorted(records, key=audit_sort_key)[:limit]
+
+    def ping(self) -> None:
+        """Read one row, which needs the table and the credentials to work."""
+        with self._translated("ping"):
+            next(
+                iter(
+                    self._table.query_entities(
+                        "RowKey eq @r", parameters={"r": ACTIVE_ROW}, results_per_page=1
+                    )
+                ),
+                None,
+            )
+
+    def _state_entity(self, state: GroupState) -> Entity:
+        group = self._config.group(state.group)
+        account = group.account(state.active) if group else None
+        entity: Entity = {
+            "PartitionKey": state.group,
+            "RowKey": ACTIVE_ROW,
+            "AccountName": state.active,
+            "AccountId": account.account_id if account else "",
+            "Location": account.location if account else "",
+            "ResourceId": account.resource_id if account else "",
+            "Role": group.role(state.active) if group and account else "",
+            "Version": state.version,
+            "Since": state.since,
+            "Reason": state.reason,
+            "Pinned": state.pinned,
+            "Actor": state.actor,
+        }
+        if state.pin_expires is not None:
+            entity["PinExpires"] = state.pin_expires
+        return entity
+
+    @contextmanager
+    def _translated(self, what: str) -> Iterator[None]:
+        """Create the table on first use and turn SDK errors into the store's own."""
+        try:
+            self._ensure_table()
+            yield
+        except TableTransactionError as exc:
+            if exc.status_code in (409, 412):
+                raise ConflictError(f"{what}: the state changed since it was read") from exc
+            raise self._unavailable_or_raise(what, exc) from exc
+        except (ServiceRequestError, ServiceResponseError) as exc:
+            raise StoreUnavailableError(f"{what}: storage unreachable: {exc}") from exc
+        except HttpResponseError as exc:
+            raise self._unavailable_or_raise(what, exc) from exc
+        except AzureError as exc:
+            raise StoreUnavailableError(f"{what}: storage error: {exc}") from exc
+
+    def _unavailable_or_raise(self, what: str, exc: HttpResponseError) -> Exception:
+        status = exc.status_code or 0
+        if status == 404 and getattr(exc, "error_code", None) == "TableNotFound":
+            # Deleted or lost (a wiped emulator): recreate it on the next call, answer "retry".
+            self._table_ready = False
+            return StoreUnavailableError(f"{what}: the table was missing; it will be recreated")
+        if status >= 500 or status in (401, 403, 408, 429):
+            return StoreUnavailableError(f"{what}: storage answered {status}: {exc.reason}")
+        return exc
+
+    def _ensure_table(self) -> None:
+        if self._table_ready:
+            return
+        with self._lock:
+            if not self._table_ready:
+                with suppress(ResourceExistsError):
+                    self._table.create_table()
+                self._table_ready = True
+
+
+def _state_from(entity: TableEntity, incidents: dict[str, Incident]) -> GroupState:
+    return GroupState(
+        group=entity["PartitionKey"],
+        active=entity["AccountName"],
+        version=int(entity["Version"]),
+        since=_utc(entity["Since"]),
+        reason=entity.get("Reason", ""),
+        pinned=bool(entity.get("Pinned", False)),
+        pin_expires=_utc(entity["PinExpires"]) if entity.get("PinExpires") else None,
+        actor=entity.get("Actor", "system"),
+        incidents=incidents,
+        etag=entity.metadata["etag"],
+    )
+
+
+def _incident_row(kind: SignalKind, key: str) -> str:
+    # Keys such as resource ids hold '/', which RowKeys forbid; base64url is reversible and safe.
+    encoded = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
+    return f"{_INCIDENT_PREFIX}{kind.value}|{encoded}"
+
+
+def _incident_entity(group: str, incident: Incident) -> Entity:
+    entity: Entity = {
+        "PartitionKey": group,
+        "RowKey": _incident_row(incident.kind, incident.key),
+        "Key": incident.key,
+        "Kind": incident.kind.value,
+        "Open": incident.open,
+        "TriggersFailover": incident.triggers_failover,
+        "BlocksTarget": incident.blocks_target,
+        "Impacted": json.dumps(sorted(incident.impacted)),
+        "EventTime": incident.event_time,
+        "Phase": int(incident.phase),
+        "UpdateId": incident.update_id,
+        "Title": incident.title,
+        "IncidentType": incident.incident_type,
+        "FirstSeen": incident.first_seen,
+    }
+    if incident.closed_at is not None:
+        entity["ClosedAt"] = incident.closed_at
+    return entity
+
+
+def _incident_from(entity: TableEntity) -> Incident:
+    return Incident(
+        key=entity["Key"],
+        kind=SignalKind(entity["Kind"]),
+        open=bool(entity["Open"]),
+        triggers_failover=bool(entity["TriggersFailover"]),
+        blocks_target=bool(entity["BlocksTarget"]),
+        impacted=frozenset(json.loads(entity["Impacted"])),
+        event_time=_utc(entity["EventTime"]),
+        phase=Phase(int(entity["Phase"])),
+        update_id=entity["UpdateId"],
+        title=entity.get("Title", ""),
+        incident_type=entity.get("IncidentType", ""),
+        first_seen=_utc(entity["FirstSeen"]),
+        closed_at=_utc(entity["ClosedAt"]) if entity.get("ClosedAt") else None,
+    )
+
+
+def _audit_entity(record: AuditRecord) -> Entity:
+    return {
+        "PartitionKey": record.group or UNMATCHED,
+        "RowKey": _AUDIT_PREFIX + audit_sort_key(record),
+        "Time": record.time,
+        "Action": record.action,
+        "From": record.from_account,
+        "To": record.to_account,
+        "Reason": record.reason,
+        "Actor": record.actor,
+        "RecordId": record.record_id,
+        "Version": record.version,
+        "SignalKind": record.signal_kind,
+        "TrackingId": record.tracking_id,
+        "CommunicationId": record.communication_id,
+        "Title": record.title,
+        "IncidentType": record.incident_type,
+        "Stage": record.stage,
+        "Regions": json.dumps(list(record.regions)),
+        "Services": json.dumps(list(record.services)),
+        "ResourceId": record.resource_id,
+    }
+
+
+def _audit_from(entity: TableEntity) -> AuditRecord:
+    def text(name: str) -> str:
+        return str(entity.get(name) or "")
+
+    return AuditRecord(
+        group="" if entity["PartitionKey"] == UNMATCHED else entity["PartitionKey"],
+        time=_utc(entity["Time"]),
+        action=text("Action"),
+        from_account=text("From"),
+        to_account=text("To"),
+        reason=text("Reason"),
+        actor=text("Actor"),
+        record_id=text("RecordId"),
+        version=int(entity.get("Version") or 0),
+        signal_kind=text("SignalKind"),
+        tracking_id=text("TrackingId"),
+        communication_id=text("CommunicationId"),
+        title=text("Title"),
+        incident_type=text("IncidentType"),
+        stage=text("Stage"),
+        regions=tuple(json.loads(entity.get("Regions") or "[]")),
+        services=tuple(json.loads(entity.get("Services") or "[]")),
+        resource_id=text("ResourceId"),
+    )
+
+
+def _utc(value: datetime) -> datetime:
+    # The SDK returns its own datetime subclass; plain UTC datetimes keep values comparable.
+    return datetime(
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+        value.microsecond,
+        tzinfo=UTC,
+    )

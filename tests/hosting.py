@@ -1,0 +1,71 @@
+"""Runs the function app under the local host as a separate process, as `make run` does."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+import requests
+
+from devhost.azurite import free_port
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_CONFIG = ROOT / "devhost" / "demo-config.json"
+
+
+class HostProcess:
+    """`python -m devhost.run --no-azurite` on a free port, against the given storage."""
+
+    def __init__(self, connection_string: str, table: str, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}/api"
+        self._env = {
+            **os.environ,
+            "FailoverStorage": connection_string,
+            "FAILOVER_TABLE": table,
+            "FAILOVER_CONFIG": str(DEMO_CONFIG),
+            "STORAGE_TIMEOUT_SECONDS": "2",
+            **env,
+        }
+        self._process: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Self:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "devhost.run", "--no-azurite", "--port", str(self.port)],
+            cwd=ROOT,
+            env=self._env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"host exited: {self._process.stderr.read().decode()}")  # type: ignore[union-attr]
+            try:
+                requests.get(f"{self.url}/health", timeout=5)
+                return self
+            except requests.ConnectionError:
+                time.sleep(0.05)  # polling for start-up, not timing a result
+        raise RuntimeError("host did not start within 30 s")
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._process is not None
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+        if self._process.stderr:
+            self._process.stderr.close()

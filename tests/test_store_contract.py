@@ -1,0 +1,194 @@
+"""One contract, two stores: the in-memory fake and TableStateStore on real Azurite."""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import timedelta
+
+import pytest
+from azure.data.tables import TableServiceClient
+
+from shared.decide import decide, initial_state
+from shared.model import AuditRecord, Config, GroupState
+from shared.store import ConflictError, InMemoryStateStore, StateStore
+from shared.table_store import TableStateStore
+from tests.core import CENTRAL, EAST, T0, WEST, group, incident, resource_health
+
+GRP = group(name="tenant-a")
+OTHER = group(EAST, WEST, CENTRAL, name="tenant-b")
+CONFIG_GROUPS = (GRP, OTHER)
+
+
+@pytest.fixture(params=["in-memory", "azurite"])
+def store(
+    request: pytest.FixtureRequest,
+) -> Iterator[StateStore]:
+    """The store under contract: the fake, or the real adapter on a fresh Azurite table."""
+    if request.param == "in-memory":
+        yield InMemoryStateStore()
+        return
+    service: TableServiceClient = request.getfixturevalue("table_service")
+    name: str = request.getfixturevalue("table_name")
+    yield TableStateStore(service.get_table_client(name), Config(groups=CONFIG_GROUPS))
+    service.delete_table(name)
+
+
+def audit(group_name: str, record_id: str, minutes: float = 0) -> AuditRecord:
+    """A minimal audit line."""
+    return AuditRecord(
+        group=group_name,
+        time=T0 + timedelta(minutes=minutes),
+        action="recorded",
+        from_account=EAST.name,
+        to_account=EAST.name,
+        reason=f"line {record_id}",
+        actor="test",
+        record_id=record_id,
+        regions=("East US",),
+        services=("Azure AI Video Indexer",),
+    )
+
+
+def failed_over(start: GroupState) -> GroupState:
+    """The state after a Service Health incident and a Resource Health event on east."""
+    first = decide(incident(), GRP, start, T0, "a").new_state
+    assert first is not None
+    second = decide(resource_health(EAST), GRP, first, T0, "b").new_state
+    assert second is not None
+    return second
+
+
+def test_unknown_group_loads_as_none(store: StateStore) -> None:
+    """A group never saved reads as None."""
+    assert store.load_group("nobody") is None
+
+
+def test_saved_state_reads_back_equal(store: StateStore) -> None:
+    """Active account, version, pin and incidents round-trip exactly."""
+    created = store.save(None, initial_state(GRP, T0), [])
+    moved = replace(failed_over(created), pinned=True, pin_expires=T0 + timedelta(hours=1))
+
+    saved = store.save(created, moved, [])
+    loaded = store.load_group(GRP.name)
+
+    assert loaded is not None
+    assert replace(moved, etag=None) == replace(loaded, etag=None)
+    assert saved.etag == loaded.etag
+
+
+def test_stale_etag_is_a_conflict_and_writes_nothing(store: StateStore) -> None:
+    """A save from an outdated read fails, and neither its state nor its audit lands."""
+    created = store.save(None, initial_state(GRP, T0), [])
+    store.save(created, replace(created, reason="first writer"), [audit(GRP.name, "w1")])
+
+    with pytest.raises(ConflictError):
+        store.save(created, replace(created, reason="second writer"), [audit(GRP.name, "w2")])
+
+    loaded = store.load_group(GRP.name)
+    assert loaded is not None
+    assert loaded.reason == "first writer"
+    assert [r.record_id for r in store.history([GRP.name], 10)] == ["w1"]
+
+
+def test_creating_an_existing_group_is_a_conflict(store: StateStore) -> None:
+    """Two first-time writers: the second one's create fails."""
+    store.save(None, initial_state(GRP, T0), [])
+
+    with pytest.raises(ConflictError):
+        store.save(None, initial_state(GRP, T0), [])
+
+
+def test_removed_incidents_are_deleted(store: StateStore) -> None:
+    """Incidents dropped from the state are gone after the save."""
+    created = store.save(None, initial_state(GRP, T0), [])
+    with_incidents = store.save(created, failed_over(created), [])
+
+    store.save(with_incidents, replace(with_incidents, incidents={}), [])
+
+    loaded = store.load_group(GRP.name)
+    assert loaded is not None
+    assert loaded.incidents == {}
+
+
+def test_groups_tracking_finds_every_holder(store: StateStore) -> None:
+    """The groups holding an incident key are found, including resource-id keys."""
+    for grp in CONFIG_GROUPS:
+        created = store.save(None, initial_state(grp, T0), [])
+        after = decide(incident(), grp, created, T0, "x").new_state
+        assert after is not None
+        after = decide(resource_health(EAST), grp, after, T0, "y").new_state
+        assert after is not None
+        store.save(created, after, [])
+
+    by_tracking = store.groups_tracking("VT0X-1AB")
+    by_resource = store.groups_tracking(EAST.resource_id.lower())
+    nobody = store.groups_tracking("NOPE-000")
+
+    assert (
+        by_tracking,
+        by_resource,
+        nobody,
+    ) == (["tenant-a", "tenant-b"], ["tenant-a", "tenant-b"], [])
+
+
+def test_history_is_newest_first_limited_and_merged(store: StateStore) -> None:
+    """History merges groups, orders newest first, and honours the limit."""
+    store.append_audit([audit(GRP.name, "a1", 1), audit(OTHER.name, "b2", 2)])
+    store.append_audit([audit(GRP.name, "a3", 3), audit("", "u4", 4)])
+
+    everything = store.history([GRP.name, OTHER.name, "_unmatched"], 10)
+    limited = store.history([GRP.name, OTHER.name], 2)
+    one = store.history([OTHER.name], 10)
+
+    assert [r.record_id for r in everything] == ["u4", "a3", "b2", "a1"]
+    assert [r.record_id for r in limited] == ["a3", "b2"]
+    assert [audit(OTHER.name, "b2", 2)] == one
+
+
+def test_appending_the_same_record_twice_keeps_one(store: StateStore) -> None:
+    """Audit appends are idempotent per record id."""
+    store.append_audit([audit(GRP.name, "same")])
+    store.append_audit([audit(GRP.name, "same")])
+
+    assert len(store.history([GRP.name], 10)) == 1
+
+
+def test_two_racing_writers_exactly_one_wins(store: StateStore) -> None:
+    """Eight writers save from the same read: exactly one lands, the rest conflict."""
+    created = store.save(None, initial_state(GRP, T0), [])
+    barrier = threading.Barrier(8, timeout=30)
+    results: list[str] = []
+    lock = threading.Lock()
+
+    def writer(n: int) -> None:
+        barrier.wait()
+        try:
+            store.save(created, replace(created, reason=f"w{n}"), [audit(GRP.name, f"r{n}")])
+            outcome = "won"
+        except ConflictError:
+            outcome = "conflict"
+        with lock:
+            results.append(outcome)
+
+    _run_all([functools.partial(writer, n) for n in range(8)])
+
+    assert (results.count("won"), results.count("conflict")) == (1, 7)
+    assert len(store.history([GRP.name], 10)) == 1
+
+
+def test_ping_answers_when_reachable(store: StateStore) -> None:
+    """A reachable store pings without error."""
+    store.ping()
+
+    assert store.load_group(GRP.name) is None
+
+
+def _run_all(jobs: list[Callable[[], None]]) -> None:
+    threads = [threading.Thread(target=job) for job in jobs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
