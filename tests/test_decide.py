@@ -205,7 +205,7 @@ def test_expired_pin_does_not_suppress() -> None:
     decision = decide(incident(), grp, pinned, T0 + timedelta(minutes=6), "d")
 
     assert decision.new_state is not None
-    assert (decision.action, decision.new_state.pinned) == ("failed_over", False)
+    assert ("failed_over", False) == (decision.action, decision.new_state.pinned)
 
 
 def test_failover_bumps_version_and_records_evidence() -> None:
@@ -228,7 +228,7 @@ def test_failover_bumps_version_and_records_evidence() -> None:
         record.version,
     )
     assert expected == actual
-    assert record.record_id == "delivery-1.failed_over"
+    assert "delivery-1.failed_over" == record.record_id
 
 
 def test_no_change_decisions_leave_state_alone() -> None:
@@ -240,7 +240,7 @@ def test_no_change_decisions_leave_state_alone() -> None:
     again = decide(incident(), grp, first.new_state, T0, "b")
     synthetic = decide(incident(synthetic=True), grp, state(grp), T0, "c")
 
-    assert (again.new_state, synthetic.new_state) == (None, None)
+    assert (None, None) == (again.new_state, synthetic.new_state)
 
 
 def test_impacted_accounts_match_display_names() -> None:
@@ -291,7 +291,7 @@ def test_closed_incidents_are_pruned_after_retention() -> None:
     decision = decide(incident(tracking_id="NEW", regions=("West US",)), grp, current, later, "y")
 
     assert decision.new_state is not None
-    assert sorted(decision.new_state.incidents) == ["NEW"]
+    assert ["NEW"] == sorted(decision.new_state.incidents)
 
 
 def _failed_over(grp: Group, *, resolved_minutes: float) -> GroupState:

@@ -53,17 +53,17 @@ def test_readme_walkthrough(host: HostProcess) -> None:
     audited = len(history(host))
     garbage = post(host, "alerts", b"not json")
 
-    assert (first.status_code, first.json()["outcome"]) == (200, "failed_over")
-    assert (
+    assert (200, "failed_over") == (first.status_code, first.json()["outcome"])
+    assert ("contoso-eastus", "contoso-westus") == (
         before.json()["account"]["name"],
         after.json()["account"]["name"],
-    ) == ("contoso-eastus", "contoso-westus")
+    )
     assert before.headers["ETag"] != after.headers["ETag"]
-    assert again.json()["outcome"] == "duplicate"
-    assert resolution.json()["outcome"] == "recorded"
+    assert "duplicate" == again.json()["outcome"]
+    assert "recorded" == resolution.json()["outcome"]
     assert (status["openIncidents"], len(status["closedIncidents"])) == ([], 1)
-    assert metric.json()["outcome"] == "ignored"
-    assert (garbage.status_code, garbage.json()["error"]) == (400, "InvalidAlert")
+    assert "ignored" == metric.json()["outcome"]
+    assert (400, "InvalidAlert") == (garbage.status_code, garbage.json()["error"])
     assert audited == len(history(host))
 
 
@@ -75,7 +75,7 @@ def test_conditional_get_over_http(host: HostProcess) -> None:
         f"{host.url}/active-account", headers={"If-None-Match": first.headers["ETag"]}, timeout=30
     )
 
-    assert (first.status_code, second.status_code) == (200, 304)
+    assert (200, 304) == (first.status_code, second.status_code)
     assert first.headers["Cache-Control"] == second.headers["Cache-Control"]
 
 
@@ -103,9 +103,9 @@ def test_concurrent_deliveries_make_exactly_one_transition(host: HostProcess) ->
     assert [200] * senders == [r.status_code for r in responses]
     assert ["duplicate"] * (senders - 1) + ["failed_over"] == outcomes
     moves = [r for r in history(host) if r["action"] == "failed_over"]
-    assert len(moves) == 1
+    assert 1 == len(moves)
     active = requests.get(f"{host.url}/active-account", timeout=30).json()
-    assert (active["account"]["name"], active["version"]) == ("contoso-westus", 2)
+    assert ("contoso-westus", 2) == (active["account"]["name"], active["version"])
 
 
 def test_storage_outage_answers_503_then_the_redelivery_applies_once(
@@ -117,7 +117,7 @@ def test_storage_outage_answers_503_then_the_redelivery_applies_once(
         Azurite(location=tmp_path) as storage,
         HostProcess(storage.connection_string, table_name) as host,
     ):
-        assert requests.get(f"{host.url}/health", timeout=30).status_code == 200
+        assert 200 == requests.get(f"{host.url}/health", timeout=30).status_code
         storage.stop()
 
         started = time.monotonic()
@@ -129,17 +129,17 @@ def test_storage_outage_answers_503_then_the_redelivery_applies_once(
         applied = post(host, "alerts", body)
         redelivered = post(host, "alerts", body)
 
-        assert (refused.status_code, refused.headers.get("Retry-After")) == (503, "10")
+        assert (503, "10") == (refused.status_code, refused.headers.get("Retry-After"))
         assert elapsed < 10, f"503 took {elapsed:.1f} s"
-        assert (
+        assert (503, "Retry-After") == (
             health.status_code,
             "Retry-After" if "Retry-After" in health.headers else "",
-        ) == (503, "Retry-After")
-        assert (
+        )
+        assert ("failed_over", "duplicate") == (
             applied.json()["outcome"],
             redelivered.json()["outcome"],
-        ) == ("failed_over", "duplicate")
-        assert sum(r["action"] == "failed_over" for r in history(host)) == 1
+        )
+        assert 1 == sum(r["action"] == "failed_over" for r in history(host))
 
 
 def test_invalid_configuration_stops_the_host_naming_the_key(

@@ -102,9 +102,9 @@ def test_incident_on_the_active_region_fails_over(stack: Stack) -> None:
     """A Video Indexer incident in East US moves the group to West US."""
     response = stack.post_alert(af.service_health())
 
-    assert response.status_code == 200
+    assert 200 == response.status_code
     body = body_of(response)
-    assert body["outcome"] == "failed_over"
+    assert "failed_over" == body["outcome"]
     decision = {"group": "default", "action": "failed_over", "from": EAST.name, "to": WEST.name}
     assert [decision] == [
         {k: d[k] for k in ("group", "action", "from", "to")}
@@ -120,7 +120,7 @@ def test_both_envelopes_and_impacted_shapes_fail_over(
     """Common and legacy envelopes, impactedServices as string or array, all fail over."""
     response = stack.post_alert(af.service_health(schema=schema, impacted_as=impacted_as))
 
-    assert body_of(response)["outcome"] == "failed_over"
+    assert "failed_over" == body_of(response)["outcome"]
 
 
 def test_active_account_names_the_new_account_with_a_new_etag(stack: Stack) -> None:
@@ -137,7 +137,7 @@ def test_active_account_names_the_new_account_with_a_new_etag(stack: Stack) -> N
         body["version"],
     )
     assert before.headers["ETag"] != after.headers["ETag"]
-    assert after.headers["Cache-Control"] == "max-age=10"
+    assert "max-age=10" == after.headers["Cache-Control"]
 
 
 def test_matching_if_none_match_is_304_without_a_body(stack: Stack) -> None:
@@ -155,7 +155,7 @@ def test_unknown_group_is_404(stack: Stack) -> None:
     """An unknown group is 404 UnknownGroup."""
     response = stack.get("active-account", group="nope")
 
-    assert (response.status_code, body_of(response)["error"]) == (404, "UnknownGroup")
+    assert (404, "UnknownGroup") == (response.status_code, body_of(response)["error"])
 
 
 def test_group_is_required_with_several_groups() -> None:
@@ -164,7 +164,7 @@ def test_group_is_required_with_several_groups() -> None:
 
     response = stack.get("active-account")
 
-    assert response.status_code == 404
+    assert 404 == response.status_code
     assert "group is required" in str(body_of(response)["message"])
 
 
@@ -174,8 +174,8 @@ def test_same_alert_again_is_duplicate(stack: Stack) -> None:
 
     again = body_of(stack.post_alert(af.service_health()))
 
-    assert again["outcome"] == "duplicate"
-    assert body_of(stack.get("active-account"))["version"] == 2
+    assert "duplicate" == again["outcome"]
+    assert 2 == body_of(stack.get("active-account"))["version"]
 
 
 def test_resolution_is_recorded_and_closes_the_incident(stack: Stack) -> None:
@@ -188,7 +188,7 @@ def test_resolution_is_recorded_and_closes_the_incident(stack: Stack) -> None:
     outcome = body_of(stack.post_alert(resolved))
     status = body_of(stack.get("status"))["groups"][0]  # type: ignore[index]
 
-    assert outcome["outcome"] == "recorded"
+    assert "recorded" == outcome["outcome"]
     assert "failback is manual" in str(outcome["reason"])
     assert (
         status["openIncidents"],
@@ -209,7 +209,7 @@ def test_alerts_that_are_not_ours_are_ignored_with_a_reason(stack: Stack, payloa
     body = body_of(response)
     assert (response.status_code, body["outcome"], body["decisions"]) == (200, "ignored", [])
     assert body["reason"]
-    assert [r["action"] for r in stack.history()] == ["ignored"]
+    assert ["ignored"] == [r["action"] for r in stack.history()]
 
 
 def test_other_region_is_ignored_and_says_why(stack: Stack) -> None:
@@ -218,7 +218,7 @@ def test_other_region_is_ignored_and_says_why(stack: Stack) -> None:
         stack.post_alert(af.service_health(services=(("Video Indexer", ("Japan East",)),)))
     )
 
-    assert body["outcome"] == "ignored"
+    assert "ignored" == body["outcome"]
     assert "Japan East" in str(body["reason"])
 
 
@@ -236,7 +236,7 @@ def test_bad_bodies_are_400_and_write_nothing(stack: Stack, body: bytes, needle:
     """A body that is not JSON or not an alert is 400 InvalidAlert, and nothing is audited."""
     response = stack.post_alert(body)
 
-    assert (response.status_code, body_of(response)["error"]) == (400, "InvalidAlert")
+    assert (400, "InvalidAlert") == (response.status_code, body_of(response)["error"])
     assert needle in str(body_of(response)["message"])
     assert stack.history() == []
 
@@ -245,7 +245,7 @@ def test_oversized_body_is_413_and_writes_nothing(stack: Stack) -> None:
     """A body above 1 MiB is 413 without being parsed."""
     response = stack.post_alert(b"{" + b" " * (1024 * 1024) + b"}")
 
-    assert (response.status_code, body_of(response)["error"]) == (413, "PayloadTooLarge")
+    assert (413, "PayloadTooLarge") == (response.status_code, body_of(response)["error"])
     assert stack.history() == []
 
 
@@ -256,10 +256,10 @@ def test_storage_down_is_503_with_retry_after(stack: Stack) -> None:
     alert = stack.post_alert(af.service_health())
     health = stack.get("health")
 
-    assert (alert.status_code, alert.headers["Retry-After"]) == (503, "10")
-    assert (health.status_code, body_of(health)["status"]) == (503, "unhealthy")
+    assert (503, "10") == (alert.status_code, alert.headers["Retry-After"])
+    assert (503, "unhealthy") == (health.status_code, body_of(health)["status"])
     stack.store.available = True
-    assert body_of(stack.post_alert(af.service_health()))["outcome"] == "failed_over"
+    assert "failed_over" == body_of(stack.post_alert(af.service_health()))["outcome"]
 
 
 def test_one_alert_reaches_every_impacted_group() -> None:
@@ -280,11 +280,11 @@ def test_manual_failover_moves_pins_and_records_the_actor(stack: Stack) -> None:
         {"to": WEST.name, "reason": "drill", "pin": True, "pinMinutes": 60}, principal="ops@contoso"
     )
 
-    assert (body_of(response)["outcome"], body_of(response)["pinned"]) == ("moved", True)
+    assert ("moved", True) == (body_of(response)["outcome"], body_of(response)["pinned"])
     west_incident = af.service_health(services=(("Video Indexer", ("West US",)),))
-    assert body_of(stack.post_alert(west_incident))["outcome"] == "suppressed"
+    assert "suppressed" == body_of(stack.post_alert(west_incident))["outcome"]
     moved = [r for r in stack.history() if r["action"] == "moved"]
-    assert [r["actor"] for r in moved] == ["ops@contoso"]
+    assert ["ops@contoso"] == [r["actor"] for r in moved]
     assert "drill" in str(moved[0]["reason"])
 
 
@@ -304,7 +304,7 @@ def test_unpin(stack: Stack) -> None:
 
     body = body_of(stack.failover({"reason": "done", "pin": False}))
 
-    assert (body["outcome"], body["pinned"]) == ("unpinned", False)
+    assert ("unpinned", False) == (body["outcome"], body["pinned"])
 
 
 def test_manual_move_into_an_impacted_account_needs_force(stack: Stack) -> None:
@@ -314,8 +314,8 @@ def test_manual_move_into_an_impacted_account_needs_force(stack: Stack) -> None:
     refused = stack.failover({"to": EAST.name, "reason": "back"})
     forced = stack.failover({"to": EAST.name, "reason": "back", "force": True})
 
-    assert (refused.status_code, body_of(refused)["error"]) == (409, "UnsafeTarget")
-    assert body_of(forced)["outcome"] == "moved"
+    assert (409, "UnsafeTarget") == (refused.status_code, body_of(refused)["error"])
+    assert "moved" == body_of(forced)["outcome"]
 
 
 @pytest.mark.parametrize(
@@ -353,7 +353,7 @@ def test_bad_failover_requests_name_the_field_and_change_nothing(
 
     assert status == response.status_code
     assert needle in str(body_of(response)["message"])
-    assert body_of(stack.get("active-account"))["version"] == 1
+    assert 1 == body_of(stack.get("active-account"))["version"]
 
 
 def test_history_limit_and_group_filter(stack: Stack) -> None:
@@ -366,12 +366,12 @@ def test_history_limit_and_group_filter(stack: Stack) -> None:
     bad = stack.get("history", limit="0")
     unknown = stack.get("history", group="nope")
 
-    assert [r["action"] for r in limited] == ["ignored"]  # type: ignore[attr-defined]
-    assert (bad.status_code, unknown.status_code) == (400, 404)
+    assert ["ignored"] == [r["action"] for r in limited]  # type: ignore[attr-defined]
+    assert (400, 404) == (bad.status_code, unknown.status_code)
 
 
 def test_health_is_ok_when_storage_answers(stack: Stack) -> None:
     """Health is 200 with the storage reachable."""
     response = stack.get("health")
 
-    assert (response.status_code, body_of(response)["storage"]) == (200, "reachable")
+    assert (200, "reachable") == (response.status_code, body_of(response)["storage"])

@@ -89,8 +89,8 @@ def test_stale_etag_is_a_conflict_and_writes_nothing(store: StateStore) -> None:
 
     loaded = store.load_group(GRP.name)
     assert loaded is not None
-    assert loaded.reason == "first writer"
-    assert [r.record_id for r in store.history([GRP.name], 10)] == ["w1"]
+    assert "first writer" == loaded.reason
+    assert ["w1"] == [r.record_id for r in store.history([GRP.name], 10)]
 
 
 def test_creating_an_existing_group_is_a_conflict(store: StateStore) -> None:
@@ -143,8 +143,8 @@ def test_history_is_newest_first_limited_and_merged(store: StateStore) -> None:
     limited = store.history([GRP.name, OTHER.name], 2)
     one = store.history([OTHER.name], 10)
 
-    assert [r.record_id for r in everything] == ["u4", "a3", "b2", "a1"]
-    assert [r.record_id for r in limited] == ["a3", "b2"]
+    assert ["u4", "a3", "b2", "a1"] == [r.record_id for r in everything]
+    assert ["a3", "b2"] == [r.record_id for r in limited]
     assert [audit(OTHER.name, "b2", 2)] == one
 
 
@@ -153,7 +153,7 @@ def test_appending_the_same_record_twice_keeps_one(store: StateStore) -> None:
     store.append_audit([audit(GRP.name, "same")])
     store.append_audit([audit(GRP.name, "same")])
 
-    assert len(store.history([GRP.name], 10)) == 1
+    assert 1 == len(store.history([GRP.name], 10))
 
 
 def test_two_racing_writers_exactly_one_wins(store: StateStore) -> None:
@@ -175,8 +175,8 @@ def test_two_racing_writers_exactly_one_wins(store: StateStore) -> None:
 
     _run_all([functools.partial(writer, n) for n in range(8)])
 
-    assert (results.count("won"), results.count("conflict")) == (1, 7)
-    assert len(store.history([GRP.name], 10)) == 1
+    assert (1, 7) == (results.count("won"), results.count("conflict"))
+    assert 1 == len(store.history([GRP.name], 10))
 
 
 def test_ping_answers_when_reachable(store: StateStore) -> None:
