@@ -216,6 +216,8 @@ class Controller:
 
 
 def _unmatched_reason(signal: Signal, config: Config) -> str:
+    if signal.synthetic:
+        return f"synthetic test alert {signal.key} (IsSynthetic=True) names no configured account"
     if signal.resource_id:
         return f"Resource Health for {signal.resource_id}, which is not a configured account"
     services = sorted({s.name for s in signal.services})

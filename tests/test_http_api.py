@@ -212,6 +212,18 @@ def test_alerts_that_are_not_ours_are_ignored_with_a_reason(stack: Stack, payloa
     assert ["ignored"] == [r["action"] for r in stack.history()]
 
 
+def test_portal_test_alert_is_ignored_as_synthetic(stack: Stack) -> None:
+    """The action group's test button (IsSynthetic, Global, placeholder service) is ignored."""
+    test_alert = af.service_health(
+        tracking_id="TEST-TTT", synthetic=True, services=(("AzureServiceName", ("Global",)),)
+    )
+
+    body = body_of(stack.post_alert(test_alert))
+
+    assert ("ignored", []) == (body["outcome"], body["decisions"])
+    assert "synthetic test alert TEST-TTT" in str(body["reason"])
+
+
 def test_other_region_is_ignored_and_says_why(stack: Stack) -> None:
     """A Video Indexer incident in a region with no account is ignored, naming the regions."""
     body = body_of(
