@@ -48,3 +48,10 @@ def failover(req: func.HttpRequest) -> func.HttpResponse:
 def health(req: func.HttpRequest) -> func.HttpResponse:
     """Liveness and storage reachability."""
     return api.health(req)
+
+
+@app.function_name("readiness")
+@app.timer_trigger(schedule="%READINESS_SCHEDULE%", arg_name="timer", use_monitor=True)
+def readiness(timer: func.TimerRequest) -> None:
+    """Probe every account, record readiness, make due moves (pending failover, auto failback)."""
+    api.readiness_tick()

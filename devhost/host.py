@@ -1,8 +1,10 @@
-"""Serve a `func.FunctionApp`'s HTTP routes the way the Functions host does, for local runs only.
+"""Serve a `func.FunctionApp`'s HTTP routes and run its timers the way the Functions host does.
 
-Routes come from the functions' own metadata (route template, methods, auth level) under the
-`routePrefix` of host.json. Requests become `func.HttpRequest` objects built the way the Python
-worker builds them, and `func.HttpResponse` objects go back on the wire unchanged.
+For local runs only. Routes come from the functions' own metadata (route template, methods, auth
+level) under the `routePrefix` of host.json. Requests become `func.HttpRequest` objects built the
+way the Python worker builds them, and `func.HttpResponse` objects go back on the wire unchanged.
+Timer functions run on their schedules (see `devhost.timers`), and `POST /admin/functions/{name}`
+runs one at once, as on Azure.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import contextlib
 import inspect
 import json
 import logging
+import os
 import re
 import socket
 import sys
@@ -19,7 +22,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -32,6 +35,15 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import azure.functions as func
 from azure.functions.decorators.function_app import Function
 from azure.functions.decorators.http import HttpTrigger
+
+from devhost.timers import (
+    Clock,
+    Timer,
+    TimerScheduler,
+    UnknownTimerError,
+    timers_from_functions,
+    utc_now,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +59,8 @@ _HOP_BY_HOP = frozenset(
 )
 _NO_BODY_STATUSES = frozenset({204, 304})
 _PARAM = re.compile(r"\{([^{}]*)\}")
+# The host's own admin API lives outside the route prefix; user routes cannot shadow it.
+_ADMIN_FUNCTION = re.compile(r"/admin/functions/([^/]+)/?", re.IGNORECASE)
 _ERROR_CODES = {500: "InternalError", 413: "PayloadTooLarge"}
 
 
@@ -400,7 +414,12 @@ class _Handler(BaseHTTPRequestHandler):
         except _ClientGoneError:
             self.close_connection = True
             return
-        found = _find_route(self._server.routes, _decode_path(raw_path), self.command)
+        path = _decode_path(raw_path)
+        admin = _ADMIN_FUNCTION.fullmatch(path)
+        if admin is not None:
+            self._invoke_admin(admin.group(1))
+            return
+        found = _find_route(self._server.routes, path, self.command)
         if found.route is None and not found.allowed:
             self._send_error_json(404, f"No function serves {self.command} {raw_path}")
         elif found.route is None:
@@ -408,6 +427,27 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_error_json(405, f"{raw_path} allows {allow}", [("Allow", allow)])
         else:
             self._invoke(found.route, self._build_request(target, query, found, body))
+
+    def _invoke_admin(self, name: str) -> None:
+        """Run a non-HTTP function once in the background; the request body is ignored."""
+        if self.command != "POST":
+            allow = [("Allow", "POST")]
+            self._send_error_json(405, f"/admin/functions/{name} allows POST", allow)
+            return
+        try:
+            self._server.scheduler.run_in_background(name)
+        except UnknownTimerError:
+            wanted = name.casefold()
+            route = next(
+                (r for r in self._server.routes if r.function_name.casefold() == wanted), None
+            )
+            if route is None:
+                self._send_error_json(404, f"No function named {name!r}")
+            else:
+                message = f"{route.function_name} is HTTP-triggered; call {route.path} instead"
+                self._send_error_json(400, message)
+            return
+        self._send(202, [], b"")  # Accepted: like Azure, the run goes on after the answer
 
     def _build_request(
         self, target: str, query: str, found: _Match, body: bytes
@@ -549,9 +589,16 @@ class _Handler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # an open keep-alive connection never holds the process up
 
-    def __init__(self, address: tuple[str, int], routes: list[Route], max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        routes: list[Route],
+        max_body_bytes: int,
+        scheduler: TimerScheduler,
+    ) -> None:
         self.routes = routes
         self.max_body_bytes = max_body_bytes
+        self.scheduler = scheduler
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -587,7 +634,11 @@ class _Server(ThreadingHTTPServer):
 
 
 class LocalFunctionsHost:
-    """Serves a FunctionApp's HTTP-triggered functions on a local port, one thread per request."""
+    """Serves a FunctionApp's HTTP functions on a local port and runs its timer functions.
+
+    `environ` (default `os.environ`) resolves `%SETTING%` in timer schedules, falling back to
+    `setting_defaults` for blank settings; `clock` returns aware UTC datetimes for the scheduler.
+    """
 
     def __init__(
         self,
@@ -597,11 +648,22 @@ class LocalFunctionsHost:
         host: str = "127.0.0.1",
         port: int = 7071,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        environ: Mapping[str, str] | None = None,
+        setting_defaults: Mapping[str, str] | None = None,
+        clock: Clock = utc_now,
     ) -> None:
         self._routes = _routes_from_app(app, route_prefix.strip("/"))
+        # Before binding the port, so a bad schedule leaves nothing open behind it.
+        timers = timers_from_functions(
+            _functions_of(app),
+            environ=os.environ if environ is None else environ,
+            defaults=setting_defaults or {},
+        )
+        self._scheduler = TimerScheduler(timers, clock=clock)
         # Most specific first, like ASP.NET routing: `items/new` wins over `items/{id}`.
         ordered = sorted(self._routes, key=lambda r: r.template.precedence)
-        self._server = _Server((host, port), ordered, max_body_bytes)  # binds now: port 0 works
+        # Binds now, so port 0 works.
+        self._server = _Server((host, port), ordered, max_body_bytes, self._scheduler)
         self._serving = False
         self._thread: threading.Thread | None = None
 
@@ -609,6 +671,19 @@ class LocalFunctionsHost:
     def routes(self) -> tuple[Route, ...]:
         """The served routes in registration order."""
         return tuple(self._routes)
+
+    @property
+    def timers(self) -> tuple[Timer, ...]:
+        """The timer functions in registration order, each with its next scheduled run."""
+        return self._scheduler.timers
+
+    def run_timer_now(self, name: str) -> None:
+        """Run a timer function once in this thread; its exception, if any, propagates.
+
+        Waits for a run already in progress, so the timer still never overlaps itself. Raises
+        `UnknownTimerError` when no timer function has that name (ignoring case).
+        """
+        self._scheduler.run_now(name)
 
     @property
     def port(self) -> int:
@@ -621,22 +696,30 @@ class LocalFunctionsHost:
         return f"http://{self._server.authority}"
 
     def serve_forever(self) -> None:
-        """Serve until `shutdown()` is called from another thread or an exception interrupts."""
+        """Serve and run timers until `shutdown()` is called from another thread or an exception
+        interrupts."""
         self._serving = True
+        self._scheduler.start()
         try:
             self._server.serve_forever(poll_interval=SHUTDOWN_POLL_SECONDS)
         finally:
             self._serving = False
+            self._scheduler.stop()
 
     def start_in_thread(self) -> int:
-        """Serve from a daemon thread; return the bound port."""
+        """Serve from a daemon thread, timers scheduled before this returns; return the port."""
         self._serving = True  # so a `shutdown()` racing the thread's start still waits for it
+        self._scheduler.start()
         self._thread = threading.Thread(target=self.serve_forever, name="devhost", daemon=True)
         self._thread.start()
         return self.port
 
     def shutdown(self) -> None:
-        """Stop accepting, end open connections and release the port."""
+        """Stop the timers and accepting, end open connections and release the port.
+
+        Timer runs in progress finish in their own threads, as HTTP requests in flight do.
+        """
+        self._scheduler.stop()
         if self._serving:
             self._server.shutdown()
         self._server.end_connections()

@@ -1,8 +1,10 @@
-"""`make run`: Azurite's table service and the function app's HTTP routes, in the foreground.
+"""`make run`: Azurite, a stand-in for ARM and the VI API, and the function app, in the foreground.
 
-Ctrl-C, SIGINT or SIGTERM stops both and leaves no process behind. Environment: `PORT` (7071),
-`HOST` (127.0.0.1), `AZURITE_TABLE_PORT` (free-picked), `FUNCTION_APP_MODULE` ("function_app"),
-and the app's own settings; `FailoverStorage` and `FAILOVER_CONFIG` get local defaults.
+Ctrl-C, SIGINT or SIGTERM stops everything and leaves no process behind. Environment: `PORT`
+(7071), `HOST` (127.0.0.1), `AZURITE_TABLE_PORT` (free-picked), `STANDIN_PORT` (7072, or a free
+one when 7072 is taken), `FUNCTION_APP_MODULE` ("function_app"), and the app's own settings;
+`FailoverStorage`, `FAILOVER_CONFIG`, `ARM_BASE_URL`, `VI_BASE_URL` and `ARM_STATIC_TOKEN` get
+local defaults.
 """
 
 from __future__ import annotations
@@ -23,13 +25,21 @@ import azure.functions as func
 
 from devhost.azurite import Azurite, AzuriteError
 from devhost.host import LocalFunctionsHost, Route, read_route_prefix
+from devhost.standin import DEFAULT_PORT as STANDIN_DEFAULT_PORT
+from devhost.standin import AzureStandIn
+from devhost.timers import TimerScheduleError
 
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# The local stack probes every 30 s (Azure's default is every 5 minutes) so that readiness
+# and automatic failback can be watched on a laptop; READINESS_SCHEDULE overrides it.
+LOCAL_SETTING_DEFAULTS = {"READINESS_SCHEDULE": "*/30 * * * * *"}
 DEMO_CONFIG = Path(__file__).resolve().parent / "demo-config.json"
 STORAGE_CONNECTION = "FailoverStorage"
 STORAGE_SETTINGS = (STORAGE_CONNECTION, f"{STORAGE_CONNECTION}__tableServiceUri")
+# The stand-in takes any bearer token, so this one guards nothing.
+DEV_ARM_TOKEN = "local-dev-token"  # noqa: S105
 EXIT_STOPPED = 0  # a requested stop is success
 EXIT_ENVIRONMENT = 1  # Azurite or the port: nothing wrong with the app
 EXIT_APP_FAILED = 2  # the app does not import, e.g. invalid configuration
@@ -49,10 +59,16 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="start no Azurite; use the storage already configured in the environment",
     )
+    parser.add_argument(
+        "--no-standin",
+        action="store_true",
+        help="start no ARM/VI stand-in; use ARM_BASE_URL and VI_BASE_URL from the environment",
+    )
     args = parser.parse_args(argv)
     args.port = args.port if args.port is not None else _env_int(parser, "PORT") or 7071
     args.host = args.host or os.environ.get("HOST", "127.0.0.1")
     args.azurite_port = _env_int(parser, "AZURITE_TABLE_PORT")
+    args.standin_port = _env_int(parser, "STANDIN_PORT")
     return args
 
 
@@ -111,6 +127,16 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
             return EXIT_ENVIRONMENT
         storage = _use_azurite_storage(azurite)
     config = os.environ.setdefault("FAILOVER_CONFIG", str(DEMO_CONFIG))
+    standin = ["  ARM + VI API     from the environment (--no-standin)"]
+    if not args.no_standin:
+        try:
+            standin = _start_standin(config, args.standin_port, cleanup)
+        except ValueError as exc:  # FAILOVER_CONFIG is invalid: the app would refuse it too
+            print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+            return EXIT_APP_FAILED
+        except OSError as exc:
+            print(f"error: cannot start the ARM/VI stand-in: {exc}", file=sys.stderr)
+            return EXIT_ENVIRONMENT
     module_name = os.environ.get("FUNCTION_APP_MODULE", "function_app")
     try:
         app = load_app(module_name)
@@ -125,12 +151,16 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
             route_prefix=read_route_prefix(REPO_ROOT / "host.json"),
             host=args.host,
             port=args.port,
+            setting_defaults=LOCAL_SETTING_DEFAULTS,
         )
+    except TimerScheduleError as exc:
+        print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_APP_FAILED
     except OSError as exc:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_ENVIRONMENT
     cleanup.callback(host.shutdown)
-    print(_banner(host, storage, config), flush=True)
+    print(_banner(host, storage, config, standin), flush=True)
     host.serve_forever()
     return EXIT_STOPPED
 
@@ -141,6 +171,38 @@ def _use_azurite_storage(azurite: Azurite) -> str:
         return f"from the environment (Azurite on port {azurite.port} unused)"
     os.environ[STORAGE_CONNECTION] = azurite.connection_string
     return f"Azurite table service on 127.0.0.1:{azurite.port} (in memory)"
+
+
+def _start_standin(config: str, port: int | None, cleanup: contextlib.ExitStack) -> list[str]:
+    """Serve ARM and the VI API for the configured accounts; point the app at it; banner lines."""
+    try:
+        standin = AzureStandIn.from_config(
+            config, port=STANDIN_DEFAULT_PORT if port is None else port
+        )
+    except OSError:
+        if port is not None:
+            raise  # asked for explicitly: say it is taken rather than move elsewhere
+        standin = AzureStandIn.from_config(config, port=0)
+    standin.start_in_thread()
+    cleanup.callback(standin.shutdown)
+    defaults = {
+        "ARM_BASE_URL": standin.url,
+        "VI_BASE_URL": standin.url,
+        "ARM_STATIC_TOKEN": DEV_ARM_TOKEN,
+    }
+    kept = [name for name in defaults if name in os.environ]
+    for name, value in defaults.items():
+        os.environ.setdefault(name, value)
+    url = "" if standin.port == STANDIN_DEFAULT_PORT else f" --url {standin.url}"
+    example = standin.accounts[-1].name
+    lines = [
+        f"  ARM + VI API     stand-in on {standin.url} ({len(standin.accounts)} accounts, healthy)",
+        f"                   python -m devhost.standin set {example} unhealthy{url}",
+        f"                   python -m devhost.standin list{url}   (behaviours and accounts)",
+    ]
+    if kept:
+        lines.append(f"                   {', '.join(kept)} kept from the environment")
+    return lines
 
 
 def _describe_config(value: str) -> str:
@@ -156,16 +218,24 @@ def _describe_route(route: Route) -> str:
     return f"    {methods:<12} {route.path:<36} {route.auth_level.value:<10} {route.function_name}"
 
 
-def _banner(host: LocalFunctionsHost, storage: str, config: str) -> str:
+def _banner(host: LocalFunctionsHost, storage: str, config: str, standin: list[str]) -> str:
     routes = [_describe_route(r) for r in host.routes] or ["    (no HTTP functions)"]
+    timers = [
+        f"    {t.function_name:<28} {t.expression:<18} next {t.next_run:%H:%M:%S} UTC"
+        f"   (run now: curl -X POST {host.url}/admin/functions/{t.function_name})"
+        for t in host.timers
+    ]
     return "\n".join(
         [
             "vi-failover local host (a development tool, never deployed)",
             f"  Listening        {host.url}",
             "  Routes           (function keys are not enforced locally)",
             *routes,
+            *(["  Timers"] if timers else []),
+            *timers,
             f"  Storage          {storage}",
             f"  FAILOVER_CONFIG  {_describe_config(config)}",
+            *standin,
             "  Ctrl-C stops everything.",
         ]
     )

@@ -6,8 +6,17 @@ import json
 from datetime import datetime, timedelta
 
 from shared.alerts import parse_timestamp
+from shared.decide import auto_moves_today
 from shared.manual import ManualRequest
-from shared.model import AuditRecord, Decision, Group, GroupState, Incident
+from shared.model import (
+    AuditRecord,
+    Decision,
+    Group,
+    GroupState,
+    Incident,
+    Readiness,
+    ReadinessStatus,
+)
 from shared.service import AlertResult
 
 DEFAULT_HISTORY_LIMIT = 50
@@ -77,13 +86,24 @@ def state_view(
         view |= {
             "pinExpires": pin_expires.isoformat() if pin_expires else None,
             "actor": state.actor,
+            "blockedSince": state.blocked_since.isoformat() if state.blocked_since else None,
+            "autoMovesToday": auto_moves_today(state, now),
             "policy": {
                 "failback": group.policy.failback,
                 "failbackStableMinutes": group.policy.failback_stable_minutes,
                 "minDwellMinutes": group.policy.min_dwell_minutes,
+                "confirmWithProbe": group.policy.confirm_with_probe,
+                "failoverOnProbeFailures": group.policy.failover_on_probe_failures,
+                "maxAutoMovesPerDay": group.policy.max_auto_moves_per_day,
             },
+            "lastReadinessCheck": _last_check(state),
             "accounts": [
-                {"name": a.name, "location": a.location, "role": group.role(a.name)}
+                {
+                    "name": a.name,
+                    "location": a.location,
+                    "role": group.role(a.name),
+                    "readiness": _readiness_view(state.readiness.get(a.name)),
+                }
                 for a in group.accounts
             ],
             "openIncidents": [_incident_view(i) for i in incidents if i.open],
@@ -217,6 +237,24 @@ def _flag(raw: dict[str, object], name: str) -> bool | None:
     if value is None or isinstance(value, bool):
         return value
     raise FailoverRequestError(f"{name}: must be true or false")
+
+
+def _readiness_view(readiness: Readiness | None) -> dict[str, object]:
+    if readiness is None:
+        return {"status": ReadinessStatus.UNKNOWN.value, "ready": True, "checkedAt": None}
+    return {
+        "status": readiness.status.value,
+        "ready": readiness.ready,
+        "checkedAt": readiness.checked_at.isoformat(),
+        "evidence": readiness.evidence,
+        "consecutiveFailures": readiness.consecutive_failures,
+        "passingSince": readiness.passing_since.isoformat() if readiness.passing_since else None,
+    }
+
+
+def _last_check(state: GroupState) -> str | None:
+    checks = [r.checked_at for r in state.readiness.values()]
+    return max(checks).isoformat() if checks else None
 
 
 def _incident_view(incident: Incident) -> dict[str, object]:

@@ -28,6 +28,9 @@ _POLICY_KEYS = {
     "failbackStableMinutes",
     "minDwellMinutes",
     "acceptSynthetic",
+    "confirmWithProbe",
+    "failoverOnProbeFailures",
+    "maxAutoMovesPerDay",
 }
 
 
@@ -90,10 +93,15 @@ def _account(raw: object, path: str) -> Account:
             f"FAILOVER_CONFIG: {path}.resourceId: {resource_id!r} is not a "
             "/subscriptions/…/providers/Microsoft.VideoIndexer/accounts/… resource id"
         )
+    # accountId and location may be left out: they are then resolved from ARM (README).
+    account_id = obj.get("accountId")
+    location = obj.get("location")
     return Account(
         name=_name(obj.get("name"), f"{path}.name"),
-        account_id=_string(obj.get("accountId"), f"{path}.accountId"),
-        location=normalize_region(_string(obj.get("location"), f"{path}.location")),
+        account_id="" if account_id is None else _string(account_id, f"{path}.accountId"),
+        location=""
+        if location is None
+        else normalize_region(_string(location, f"{path}.location")),
         resource_id=resource_id,
     )
 
@@ -133,6 +141,15 @@ def _policy(raw: object, base: Policy, path: str) -> Policy:
     if "failbackStableMinutes" in obj:
         minutes = _minutes(obj["failbackStableMinutes"], f"{path}.failbackStableMinutes")
         policy = replace(policy, failback_stable_minutes=minutes)
+    if "confirmWithProbe" in obj:
+        count = _count(obj["confirmWithProbe"], f"{path}.confirmWithProbe", 0)
+        policy = replace(policy, confirm_with_probe=count)
+    if "failoverOnProbeFailures" in obj:
+        count = _count(obj["failoverOnProbeFailures"], f"{path}.failoverOnProbeFailures", 0)
+        policy = replace(policy, failover_on_probe_failures=count)
+    if "maxAutoMovesPerDay" in obj:
+        count = _count(obj["maxAutoMovesPerDay"], f"{path}.maxAutoMovesPerDay", 1)
+        policy = replace(policy, max_auto_moves_per_day=count)
     if "minDwellMinutes" in obj:
         policy = replace(
             policy, min_dwell_minutes=_minutes(obj["minDwellMinutes"], f"{path}.minDwellMinutes")
@@ -185,6 +202,12 @@ def _bool(raw: object, path: str) -> bool:
 def _minutes(raw: object, path: str) -> int:
     if isinstance(raw, bool) or not isinstance(raw, int) or raw < 0:
         raise ConfigError(f"FAILOVER_CONFIG: {path}: must be a whole number of minutes >= 0")
+    return raw
+
+
+def _count(raw: object, path: str, minimum: int) -> int:
+    if isinstance(raw, bool) or not isinstance(raw, int) or raw < minimum:
+        raise ConfigError(f"FAILOVER_CONFIG: {path}: must be a whole number >= {minimum}")
     return raw
 
 

@@ -21,6 +21,7 @@ from shared.model import (
     Incident,
     Phase,
     Policy,
+    ReadinessStatus,
     Signal,
     SignalKind,
     normalize_region,
@@ -31,6 +32,7 @@ CLOSED_INCIDENT_RETENTION = timedelta(days=7)
 # Bounds the deletes one decision adds to its (≤ 100 operation) storage transaction.
 MAX_PRUNED_PER_DECISION = 50
 _IMPACTING_HEALTH = frozenset({"unavailable", "degraded"})
+_DAY = timedelta(days=1)
 
 
 def initial_state(group: Group, now: datetime) -> GroupState:
@@ -70,7 +72,6 @@ def decide(
     state: GroupState,
     now: datetime,
     delivery_id: str,
-    unready: frozenset[str] = frozenset(),
 ) -> Decision:
     """Apply one signal to one group's state and decide whether the group moves."""
     policy = group.policy
@@ -80,19 +81,39 @@ def decide(
         return _no_change(signal, state, "ignored", reason, now, delivery_id)
     if existing is not None:
         incoming = (signal.event_time, int(signal.phase), signal.update_id)
-        if incoming == existing.order_key():
-            reason = f"update {signal.update_id} of {signal.key} was already applied"
-            return _no_change(signal, state, "duplicate", reason, now, delivery_id)
-        if incoming < existing.order_key():
-            reason = (
-                f"update {signal.update_id} of {signal.key} is older than the applied update "
-                f"{existing.update_id} ({existing.event_time.isoformat()}); it changes nothing"
-            )
-            return _no_change(signal, state, "duplicate", reason, now, delivery_id)
+        if incoming <= existing.order_key():
+            return _redelivered(signal, group, state, existing, now, delivery_id)
     incident = _incident(signal, group, existing, now)
     incidents = _pruned({**state.incidents, signal.key: incident}, now)
     updated = replace(state, incidents=incidents)
-    return _move_if_needed(signal, group, updated, now, delivery_id, unready)
+    return move_if_needed(signal, group, updated, now, delivery_id)
+
+
+def _redelivered(
+    signal: Signal,
+    group: Group,
+    state: GroupState,
+    existing: Incident,
+    now: datetime,
+    delivery_id: str,
+) -> Decision:
+    """A duplicate or older update changes nothing, except that it retries a pending failover.
+
+    A failover that was blocked (no ready target) is tried again: readiness may have changed
+    since, and the action group's re-delivery is the natural moment to notice.
+    """
+    if failover_causes(state) and state.blocked_since is not None:
+        retried = move_if_needed(signal, group, state, now, delivery_id)
+        if retried.action == "failed_over":
+            return retried
+    if (signal.event_time, int(signal.phase), signal.update_id) == existing.order_key():
+        reason = f"update {signal.update_id} of {signal.key} was already applied"
+    else:
+        reason = (
+            f"update {signal.update_id} of {signal.key} is older than the applied update "
+            f"{existing.update_id} ({existing.event_time.isoformat()}); it changes nothing"
+        )
+    return _no_change(signal, state, "duplicate", reason, now, delivery_id)
 
 
 def decide_failback(
@@ -100,19 +121,25 @@ def decide_failback(
     state: GroupState,
     now: datetime,
     delivery_id: str,
-    unready: frozenset[str] = frozenset(),
 ) -> Decision | None:
-    """With `failback: auto`, move back to a higher-priority account once it has been stable."""
+    """With `failback: auto`, move back to a higher-priority account once it has been stable.
+
+    Stable: no open incident impacts it, none has for `failbackStableMinutes`, and its probes
+    have passed throughout that time. Never sooner than `minDwellMinutes` after the last move,
+    and never past the day's cap of automatic moves.
+    """
     policy = group.policy
-    if policy.failback != "auto" or state.pin_in_force(now):
+    if policy.failback != "auto" or state.pin_in_force(now) or failover_causes(state):
         return None
     if now - state.since < timedelta(minutes=policy.min_dwell_minutes):
+        return None
+    if auto_moves_today(state, now) >= policy.max_auto_moves_per_day:
         return None
     names = [a.name for a in group.accounts]
     higher = names[: names.index(state.active)] if state.active in names else names
     stable = timedelta(minutes=policy.failback_stable_minutes)
     for name in higher:
-        if name in unready or blocking_incidents(state, name):
+        if blocking_incidents(state, name) or not _passing_since(state, name, now - stable):
             continue
         last_closed = max(
             (i.closed_at for i in state.incidents.values() if name in i.impacted and i.closed_at),
@@ -121,56 +148,92 @@ def decide_failback(
         if last_closed is not None and now - last_closed < stable:
             continue
         reason = (
-            f"failback to {name}: no open incident has impacted it for "
-            f"{policy.failback_stable_minutes} min (failback: auto)"
+            f"failback to {name}: no open incident has impacted it and its probes have passed "
+            f"for {policy.failback_stable_minutes} min (failback: auto)"
         )
-        new_state = _moved(state, name, reason, "failback", now)
+        new_state = moved(state, name, reason, "failback", now)
         audit = _record(state.group, "failed_back", state.active, name, reason, now, delivery_id)
         audit = replace(audit, actor="failback", version=new_state.version)
-        return Decision(state.group, "failed_back", state.active, name, reason, new_state, (audit,))
+        return Decision(
+            state.group, "failed_back", state.active, name, reason, new_state, (audit,), notify=True
+        )
     return None
 
 
-def _move_if_needed(
-    signal: Signal,
+def move_if_needed(
+    signal: Signal | None,
     group: Group,
     state: GroupState,
     now: datetime,
     delivery_id: str,
-    unready: frozenset[str],
 ) -> Decision:
+    """Fail over if a failover-worthy open incident impacts the active account and one may."""
     active = state.active
-    causes = sorted(
-        i.key for i in state.incidents.values() if i.triggers_failover and active in i.impacted
-    )
+    causes = failover_causes(state)
     if not causes:
-        return _changed(
-            signal,
-            state,
-            "recorded",
-            active,
-            _recorded_reason(signal, group, state),
-            now,
-            delivery_id,
-        )
+        calm = replace(state, blocked_since=None)
+        reason = _recorded_reason(signal, group, calm) if signal else "no incident impacts it"
+        return _changed(signal, calm, "recorded", active, reason, now, delivery_id)
     cause = ", ".join(causes)
     if state.pin_in_force(now):
         until = f" until {state.pin_expires.isoformat()}" if state.pin_expires else ""
         reason = f"{active} is impacted by {cause} but pinned by {state.actor}{until}: not moving"
         return _changed(signal, state, "suppressed", active, reason, now, delivery_id)
+    waiting = _awaiting_confirmation(group, state)
+    if waiting:
+        reason = f"{active} is impacted by {cause}; {waiting}"
+        return _changed(signal, state, "recorded", active, reason, now, delivery_id)
+    target, refusals = choose_target(group, state)
+    if target is not None:
+        reason = f"{active} is impacted by {cause}; moved to {target}"
+        new_state = moved(state, target, reason, "alert", now)
+        decision = _changed(signal, new_state, "failed_over", active, reason, now, delivery_id)
+        return replace(decision, notify=True)
+    reason = f"{active} is impacted by {cause} but no account can take over: " + "; ".join(refusals)
+    blocked = replace(state, blocked_since=state.blocked_since or now)
+    decision = _changed(signal, blocked, "blocked", active, reason, now, delivery_id)
+    return replace(decision, notify=state.blocked_since is None)
+
+
+def failover_causes(state: GroupState) -> list[str]:
+    """Keys of the open, failover-worthy incidents that impact the active account."""
+    return sorted(
+        i.key
+        for i in state.incidents.values()
+        if i.triggers_failover and state.active in i.impacted
+    )
+
+
+def choose_target(group: Group, state: GroupState) -> tuple[str | None, list[str]]:
+    """The first account in priority order that may take over, and why the others may not."""
     refusals: list[str] = []
+    unready = state.unready()
     for account in group.accounts:
-        if account.name == active:
+        if account.name == state.active:
             continue
         why_not = _why_not_target(account, state, unready)
-        if why_not:
-            refusals.append(f"{account.name} {why_not}")
-            continue
-        reason = f"{active} is impacted by {cause}; moved to {account.name}"
-        new_state = _moved(state, account.name, reason, "alert", now)
-        return _changed(signal, new_state, "failed_over", active, reason, now, delivery_id)
-    reason = f"{active} is impacted by {cause} but no account can take over: " + "; ".join(refusals)
-    return _changed(signal, state, "blocked", active, reason, now, delivery_id)
+        if not why_not:
+            return account.name, refusals
+        refusals.append(f"{account.name} {why_not}")
+    return None, refusals
+
+
+def _awaiting_confirmation(group: Group, state: GroupState) -> str:
+    """With confirmWithProbe, a Service Health failover waits for failed probes of the active."""
+    needed = group.policy.confirm_with_probe
+    causes = [
+        i for i in state.incidents.values() if i.triggers_failover and state.active in i.impacted
+    ]
+    if needed <= 0 or any(i.kind is SignalKind.RESOURCE_HEALTH for i in causes):
+        return ""
+    readiness = state.readiness.get(state.active)
+    failures = readiness.consecutive_failures if readiness else 0
+    if failures >= needed:
+        return ""
+    return (
+        f"awaiting probe confirmation: {failures} of {needed} consecutive failed probes "
+        f"of {state.active} (confirmWithProbe)"
+    )
 
 
 def _why_not_target(account: Account, state: GroupState, unready: frozenset[str]) -> str:
@@ -178,7 +241,8 @@ def _why_not_target(account: Account, state: GroupState, unready: frozenset[str]
     if blocking:
         return f"is impacted by {', '.join(blocking)}"
     if account.name in unready:
-        return "failed its latest readiness check"
+        readiness = state.readiness[account.name]
+        return f"failed its latest readiness check ({readiness.status.value}: {readiness.evidence})"
     return ""
 
 
@@ -266,8 +330,10 @@ def _pruned(incidents: dict[str, Incident], now: datetime) -> dict[str, Incident
     return {k: v for k, v in incidents.items() if k not in expired}
 
 
-def _moved(state: GroupState, to: str, reason: str, actor: str, now: datetime) -> GroupState:
+def moved(state: GroupState, to: str, reason: str, actor: str, now: datetime) -> GroupState:
+    """The state after an automatic move; it counts towards the day's cap of automatic moves."""
     # A move ends an expired pin; a pin in force never reaches here.
+    recent = tuple(t for t in state.auto_moves if now - t < _DAY)
     return replace(
         state,
         active=to,
@@ -277,11 +343,26 @@ def _moved(state: GroupState, to: str, reason: str, actor: str, now: datetime) -
         actor=actor,
         pinned=False,
         pin_expires=None,
+        auto_moves=(*recent, now),
+        blocked_since=None,
     )
 
 
+def auto_moves_today(state: GroupState, now: datetime) -> int:
+    """Automatic moves of the group in the 24 hours before `now`."""
+    return sum(1 for t in state.auto_moves if now - t < _DAY)
+
+
+def _passing_since(state: GroupState, name: str, start: datetime) -> bool:
+    """True when the account's probes have passed from `start` (or earlier) until now."""
+    readiness = state.readiness.get(name)
+    if readiness is None or readiness.status is ReadinessStatus.UNKNOWN or not readiness.ready:
+        return False
+    return readiness.passing_since is not None and readiness.passing_since <= start
+
+
 def _changed(
-    signal: Signal,
+    signal: Signal | None,
     new_state: GroupState,
     action: Action,
     from_account: str,
@@ -289,10 +370,11 @@ def _changed(
     now: datetime,
     delivery_id: str,
 ) -> Decision:
-    record = _evidence(
-        signal,
-        _record(new_state.group, action, from_account, new_state.active, reason, now, delivery_id),
+    record = _record(
+        new_state.group, action, from_account, new_state.active, reason, now, delivery_id
     )
+    if signal is not None:
+        record = _evidence(signal, record)
     record = replace(record, version=new_state.version)
     return Decision(
         new_state.group, action, from_account, new_state.active, reason, new_state, (record,)

@@ -26,10 +26,10 @@ from shared.api_views import (
     parse_limit,
     state_view,
 )
+from shared.errors import UnavailableError
 from shared.manual import UnknownAccountError, UnsafeTargetError
 from shared.service import Controller, UnknownGroupError
 from shared.settings import Settings
-from shared.store import StoreUnavailableError
 
 log = logging.getLogger(__name__)
 
@@ -53,19 +53,19 @@ class HttpApi:
         except InvalidAlertError as exc:
             log.warning("alert rejected: %s", exc)
             return _error(400, "InvalidAlert", str(exc))
-        except StoreUnavailableError as exc:
+        except UnavailableError as exc:
             return self._unavailable(exc)
         return _json(200, alert_view(result))
 
     def active_account(self, req: func.HttpRequest) -> func.HttpResponse:
         """GET /api/active-account?group=: the flag apps read before every indexing call."""
-        controller = self._controller()
         try:
+            controller = self._controller()
             group = controller.group(req.params.get("group"))
             state = controller.state(group)
         except UnknownGroupError as exc:
             return _error(404, "UnknownGroup", str(exc))
-        except StoreUnavailableError as exc:
+        except UnavailableError as exc:
             return self._unavailable(exc)
         now = controller.now()
         etag = etag_of(state, now)
@@ -79,14 +79,14 @@ class HttpApi:
 
     def status(self, req: func.HttpRequest) -> func.HttpResponse:
         """GET /api/status: every group's active account, incidents and pin."""
-        controller = self._controller()
-        now = controller.now()
         try:
+            controller = self._controller()
+            now = controller.now()
             groups = [
                 state_view(g, controller.state(g), now, detail=True)
                 for g in controller.config.groups
             ]
-        except StoreUnavailableError as exc:
+        except UnavailableError as exc:
             return self._unavailable(exc)
         return _json(200, {"time": now.isoformat(), "groups": groups})
 
@@ -99,14 +99,14 @@ class HttpApi:
             return _error(400, "InvalidRequest", str(exc))
         except UnknownGroupError as exc:
             return _error(404, "UnknownGroup", str(exc))
-        except StoreUnavailableError as exc:
+        except UnavailableError as exc:
             return self._unavailable(exc)
         return _json(200, history_view(records))
 
     def failover(self, req: func.HttpRequest) -> func.HttpResponse:
         """POST /api/failover: an operator's move, pin or unpin."""
-        controller = self._controller()
         try:
+            controller = self._controller()
             request = parse_failover_request(
                 req.get_body(), req.headers.get("x-ms-client-principal-name"), controller.now()
             )
@@ -119,7 +119,7 @@ class HttpApi:
             return _error(400, "UnknownAccount", str(exc))
         except UnsafeTargetError as exc:
             return _error(409, "UnsafeTarget", str(exc))
-        except StoreUnavailableError as exc:
+        except UnavailableError as exc:
             return self._unavailable(exc)
         return _json(200, failover_view(decision))
 
@@ -127,14 +127,23 @@ class HttpApi:
         """GET /api/health: liveness and storage reachability."""
         try:
             self._controller().store.ping()
-        except StoreUnavailableError as exc:
+        except UnavailableError as exc:
             log.warning("health: storage unreachable: %s", exc)
             body = {"status": "unhealthy", "storage": "unreachable", "message": str(exc)}
             return _json(503, body, self._retry_after())
         groups = len(self._settings.config.groups)
         return _json(200, {"status": "ok", "storage": "reachable", "groups": groups})
 
-    def _unavailable(self, exc: StoreUnavailableError) -> func.HttpResponse:
+    def readiness_tick(self) -> None:
+        """Timer: probe every account and apply what readiness decides; never raises."""
+        try:
+            outcomes = self._controller().readiness_tick()
+        except UnavailableError as exc:
+            log.warning("readiness tick skipped: %s", exc)
+            return
+        log.info("readiness tick done: %s", outcomes)
+
+    def _unavailable(self, exc: UnavailableError) -> func.HttpResponse:
         log.warning("storage unavailable, answering 503: %s", exc)
         body = {"error": "StorageUnavailable", "message": str(exc)}
         return _json(503, body, self._retry_after())

@@ -36,7 +36,6 @@ def decide_manual(
     state: GroupState,
     now: datetime,
     delivery_id: str,
-    unready: frozenset[str] = frozenset(),
 ) -> Decision:
     """Apply an operator's request; raises when the target is unknown or unsafe without force."""
     target = request.to or state.active
@@ -49,9 +48,11 @@ def decide_manual(
             raise UnsafeTargetError(
                 f"{target} is impacted by {', '.join(blocking)}; send force=true to move anyway"
             )
-        if target in unready:
+        readiness = state.readiness.get(target)
+        if readiness is not None and not readiness.ready:
             raise UnsafeTargetError(
-                f"{target} failed its latest readiness check; send force=true to move anyway"
+                f"{target} failed its latest readiness check ({readiness.status.value}: "
+                f"{readiness.evidence}); send force=true to move anyway"
             )
     if request.pin is None:
         pinned = state.pin_in_force(now)
@@ -85,7 +86,9 @@ def decide_manual(
     )
     record = _record(request, new_state, target, action, reason, now, delivery_id)
     record = replace(record, from_account=state.active)
-    return Decision(group.name, action, state.active, target, reason, new_state, (record,))
+    return Decision(
+        group.name, action, state.active, target, reason, new_state, (record,), notify=True
+    )
 
 
 def _action(

@@ -43,6 +43,9 @@ class Policy:
     failback_stable_minutes: int = 30
     min_dwell_minutes: int = 10
     accept_synthetic: bool = False
+    confirm_with_probe: int = 0  # >0: a Service Health failover waits for N failed probes
+    failover_on_probe_failures: int = 0  # >0: N failed probes of the active account move it
+    max_auto_moves_per_day: int = 4  # caps failbacks and probe-driven moves, not alert moves
 
 
 @dataclass(frozen=True)
@@ -166,11 +169,63 @@ class GroupState:
     pin_expires: datetime | None = None
     actor: str = "system"
     incidents: dict[str, Incident] = field(default_factory=dict)
+    readiness: dict[str, Readiness] = field(default_factory=dict)  # by account name
+    auto_moves: tuple[datetime, ...] = ()  # automatic moves of the last 24 hours
+    blocked_since: datetime | None = None  # set while a wanted failover has nowhere to go
     etag: str | None = None  # store concurrency token; None before the first write
+
+    def unready(self) -> frozenset[str]:
+        """Accounts whose latest readiness check failed."""
+        return frozenset(name for name, r in self.readiness.items() if not r.ready)
 
     def pin_in_force(self, now: datetime) -> bool:
         """True when the group is pinned and the pin has not expired."""
         return self.pinned and (self.pin_expires is None or now < self.pin_expires)
+
+
+class ReadinessStatus(enum.StrEnum):
+    """What the latest probe of an account found (README, "Readiness")."""
+
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"  # answers, but slowly or rate-limited: still ready
+    UNREACHABLE = "unreachable"  # connection errors, timeouts, 5xx, malformed answers
+    UNAUTHORIZED = "unauthorized"  # 401/403 from ARM, the token endpoint or the data plane
+    MISCONFIGURED = "misconfigured"  # missing, not Succeeded, or not what the config says
+    UNKNOWN = "unknown"  # never probed
+
+    @property
+    def ready(self) -> bool:
+        """Whether an account in this state may receive a failover."""
+        return self in (ReadinessStatus.HEALTHY, ReadinessStatus.DEGRADED, ReadinessStatus.UNKNOWN)
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """One readiness check of one account: control plane (ARM) and data plane (VI API)."""
+
+    status: ReadinessStatus
+    evidence: str  # what was seen, e.g. "GET …/Videos?pageSize=1 → 503 in 120 ms"
+    checked_at: datetime
+    latency_ms: float | None = None  # of the data-plane call, when it answered
+    account_id: str | None = None  # as ARM reports it
+    location: str | None = None  # as ARM reports it, normalised
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """What a group knows of one account's readiness: the latest probe and its streaks."""
+
+    status: ReadinessStatus
+    checked_at: datetime
+    evidence: str
+    consecutive_failures: int = 0
+    last_failure_at: datetime | None = None
+    passing_since: datetime | None = None  # first passing probe since the last failure
+
+    @property
+    def ready(self) -> bool:
+        """Whether the account may receive a failover."""
+        return self.status.ready
 
 
 Action = Literal[
@@ -225,6 +280,7 @@ class Decision:
     reason: str
     new_state: GroupState | None  # None when nothing about the group's state changes
     audit: tuple[AuditRecord, ...] = ()
+    notify: bool = False  # worth a page: a move, a pin change, or a newly blocked failover
 
 
 def most_significant(actions: Sequence[str]) -> str:

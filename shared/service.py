@@ -11,27 +11,56 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from shared.alerts import parse_alert_body
-from shared.decide import decide, impacted_accounts, initial_state
+from shared.decide import (
+    blocking_incidents,
+    decide,
+    failover_causes,
+    impacted_accounts,
+    initial_state,
+)
+from shared.errors import UnavailableError
 from shared.manual import ManualRequest, decide_manual
 from shared.model import (
+    Account,
     AuditRecord,
     Config,
     Decision,
     Group,
     GroupState,
     NotOurs,
+    ProbeResult,
+    ReadinessStatus,
     Signal,
     most_significant,
 )
+from shared.notify import Notification, Notifier, NullNotifier, notification_for
 from shared.store import UNMATCHED, ConflictError, StateStore, StoreUnavailableError
+from shared.tick import decide_tick, with_probes
 
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8  # conditional-write retries per group before answering 503
+MAX_PARALLEL_PROBES = 8  # the VI API allows 10 requests/s per account; probes are per account
+# A pre-flight probe must leave the alert's answer well inside the action group's 10 s.
+PREFLIGHT_SECONDS = 3.0
+# Pages are sent in parallel; an alert's answer waits for them this long at most.
+NOTIFY_WAIT_SECONDS = 4.0
+TICK_NOTIFY_WAIT_SECONDS = 30.0
+
+
+class Prober(Protocol):
+    """Checks whether an account can take indexing work; never raises."""
+
+    def probe(self, account: Account) -> ProbeResult:
+        """The account's readiness now."""
+        ...
 
 
 class UnknownGroupError(LookupError):
@@ -61,11 +90,18 @@ class Controller:
         store: StateStore,
         clock: Callable[[], datetime] = utc_now,
         new_id: Callable[[], str] = lambda: uuid.uuid4().hex,
+        *,
+        prober: Prober | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
         self.config = config
         self.store = store
         self._clock = clock
         self._new_id = new_id
+        self._prober = prober
+        self._notifier = notifier or NullNotifier()
+        self._preflight_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="preflight")
+        self._notify_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="notify")
         self._seeded = threading.Event()
         self._seed_lock = threading.Lock()
 
@@ -83,6 +119,7 @@ class Controller:
                 decisions.append(self._apply_signal(parsed, group, delivery))
         if not decisions:
             return self._ignore(_unmatched_reason(parsed, self.config), parsed.kind.value, delivery)
+        self._await_notifications([self._notify(d) for d in decisions], NOTIFY_WAIT_SECONDS)
         outcome = most_significant([d.action for d in decisions])
         reasons = [f"{d.group}: {d.reason}" for d in decisions if d.action == outcome]
         reason = decisions[0].reason if len(decisions) == 1 else "; ".join(reasons)
@@ -93,9 +130,61 @@ class Controller:
         group = self.group(request.group)
         self.ensure_seeded()
         delivery = self._new_id()
-        return self._apply(
+        decision = self._apply(
             group, lambda state, now: decide_manual(request, group, state, now, delivery)
         )
+        log.info(
+            "manual request for group %s: %s: %s", group.name, decision.action, decision.reason
+        )
+        self._await_notifications([self._notify(decision)], NOTIFY_WAIT_SECONDS)
+        return decision
+
+    def readiness_tick(self) -> dict[str, str]:
+        """Probe every account, record readiness, and make any move that is due; never raises.
+
+        Returns each group's outcome (for logs and the local host's manual trigger).
+        """
+        if self._prober is None:
+            log.info("readiness tick skipped: no prober configured")
+            return {}
+        results = self._probe_all()
+        delivery = self._new_id()
+        outcomes: dict[str, str] = {}
+        pending: list[Future[None] | None] = []
+        for group in self.config.groups:
+            probes = {a.name: results[a.resource_id.lower()] for a in group.accounts}
+            try:
+                decision = self._tick_group(group, probes, delivery)
+            except UnavailableError as exc:
+                log.warning("readiness tick: group %s not updated: %s", group.name, exc)
+                outcomes[group.name] = f"unavailable: {exc}"
+                continue
+            if decision.action != "recorded":
+                log.info(
+                    "readiness tick → group %s: %s: %s",
+                    group.name,
+                    decision.action,
+                    decision.reason,
+                )
+            pending.append(self._notify(decision))
+            outcomes[group.name] = decision.action
+        self._await_notifications(pending, TICK_NOTIFY_WAIT_SECONDS)
+        return outcomes
+
+    def _tick_group(self, group: Group, probes: dict[str, ProbeResult], delivery: str) -> Decision:
+        self.ensure_seeded()
+        return self._apply(
+            group, lambda state, now: decide_tick(group, state, probes, now, delivery)
+        )
+
+    def _probe_all(self) -> dict[str, ProbeResult]:
+        prober = self._prober
+        assert prober is not None  # noqa: S101  checked by the caller
+        accounts = {a.resource_id.lower(): a for g in self.config.groups for a in g.accounts}
+        workers = max(1, min(MAX_PARALLEL_PROBES, len(accounts)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="probe") as pool:
+            futures = {key: pool.submit(prober.probe, account) for key, account in accounts.items()}
+            return {key: future.result() for key, future in futures.items()}
 
     def group(self, name: str | None) -> Group:
         """The named group; with one group configured the name may be omitted."""
@@ -161,9 +250,20 @@ class Controller:
             log.info("group %s was initialised by another instance", group.name)
 
     def _apply_signal(self, signal: Signal, group: Group, delivery: str) -> Decision:
-        decision = self._apply(
-            group, lambda state, now: decide(signal, group, state, now, delivery)
-        )
+        fresh: dict[str, ProbeResult] = {}  # per delivery: each account probed at most once
+
+        def choose(state: GroupState, now: datetime) -> Decision:
+            decision = decide(signal, group, state, now, delivery)
+            for _ in group.accounts:
+                names = self._preflight_targets(group, state, decision, fresh)
+                if not names:
+                    break
+                fresh.update(self._preflight(group, names))
+                state = with_probes(state, {name: fresh[name] for name in names})
+                decision = decide(signal, group, state, now, delivery)
+            return decision
+
+        decision = self._apply(group, choose)
         log.info(
             "alert %s %s (%s, %s) → group %s: %s %s→%s: %s",
             signal.kind.value,
@@ -177,6 +277,87 @@ class Controller:
             decision.reason,
         )
         return decision
+
+    def _preflight_targets(
+        self, group: Group, state: GroupState, decision: Decision, fresh: dict[str, ProbeResult]
+    ) -> list[str]:
+        """Accounts to probe now: the target of a move, or the unready ones a move waits for."""
+        if self._prober is None:
+            return []
+        if decision.action == "failed_over":
+            return [] if decision.to_account in fresh else [decision.to_account]
+        after = decision.new_state or state
+        if decision.action not in ("blocked", "duplicate") or not failover_causes(after):
+            return []
+        unready = after.unready()
+        return [
+            a.name
+            for a in group.accounts
+            if a.name in unready
+            and a.name not in fresh
+            and a.name != after.active
+            and not blocking_incidents(after, a.name)
+        ]
+
+    def _preflight(self, group: Group, names: list[str]) -> dict[str, ProbeResult]:
+        """Probe these accounts in parallel, giving each at most PREFLIGHT_SECONDS."""
+        prober = self._prober
+        assert prober is not None  # noqa: S101  checked by _preflight_targets
+        futures = {}
+        for name in names:
+            account = group.account(name)
+            assert account is not None  # noqa: S101  names come from the group
+            futures[name] = self._preflight_pool.submit(prober.probe, account)
+        results = {}
+        for name, future in futures.items():
+            try:
+                results[name] = future.result(timeout=PREFLIGHT_SECONDS)
+            except FutureTimeout:
+                evidence = f"pre-flight probe did not finish within {PREFLIGHT_SECONDS:g} s"
+                results[name] = ProbeResult(ReadinessStatus.UNREACHABLE, evidence, self._clock())
+            log.info(
+                "pre-flight probe of %s: %s (%s)",
+                name,
+                results[name].status.value,
+                results[name].evidence,
+            )
+        return results
+
+    def _notify(self, decision: Decision) -> Future[None] | None:
+        """Page on moves and new blocks, in the background; a failed page is audited."""
+        notification = notification_for(decision, self._clock()) if decision.notify else None
+        if notification is None:
+            return None
+        return self._notify_pool.submit(self._send, decision, notification)
+
+    def _send(self, decision: Decision, notification: Notification) -> None:
+        result = self._notifier.send(notification)
+        if result.ok:
+            return
+        log.warning("notification for group %s failed: %s", decision.group, result.detail)
+        record = AuditRecord(
+            group=decision.group,
+            time=self._clock(),
+            action="notify_failed",
+            from_account=decision.from_account,
+            to_account=decision.to_account,
+            reason=f"notification of {decision.action} failed after {result.attempts} "
+            f"attempt(s): {result.detail}",
+            actor="notifier",
+            record_id=f"{self._new_id()}.notify_failed",
+        )
+        try:
+            self.store.append_audit([record])
+        except UnavailableError as exc:
+            log.warning("could not audit the failed notification: %s", exc)
+
+    def _await_notifications(self, pending: list[Future[None] | None], limit: float) -> None:
+        """Wait for the pages of this request, at most `limit` seconds; the rest go on alone."""
+        futures = [f for f in pending if f is not None]
+        if futures:
+            _, late = wait(futures, timeout=limit)
+            if late:
+                log.warning("%d notification(s) still sending after %.0f s", len(late), limit)
 
     def _apply(self, group: Group, choose: Callable[[GroupState, datetime], Decision]) -> Decision:
         for attempt in range(1, MAX_ATTEMPTS + 1):

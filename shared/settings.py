@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 from shared.config import load_config
 from shared.model import Config
@@ -23,7 +24,18 @@ SETTING_NAMES = (
     "ACTIVE_ACCOUNT_MAX_AGE",
     "STORAGE_TIMEOUT_SECONDS",
     "RETRY_AFTER_SECONDS",
+    "READINESS_SCHEDULE",
+    "ARM_BASE_URL",
+    "VI_BASE_URL",
+    "ARM_STATIC_TOKEN",
+    "PROBE_TIMEOUT_SECONDS",
+    "PROBE_SLOW_MS",
+    "NOTIFY_WEBHOOK_URL",
+    "NOTIFY_TIMEOUT_SECONDS",
 )
+# The Functions host resolves %READINESS_SCHEDULE% itself; this is the value the infrastructure
+# deploys and the local host falls back to (NCRONTAB: every 5 minutes).
+READINESS_SCHEDULE_DEFAULT = "0 */5 * * * *"
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 
 
@@ -61,6 +73,13 @@ class Settings:
     active_account_max_age: int = 10
     storage_timeout_seconds: float = 3.0
     retry_after_seconds: int = 10
+    arm_base_url: str = "https://management.azure.com"
+    vi_base_url: str = "https://api.videoindexer.ai"
+    arm_static_token: str | None = None  # development only: the local ARM stand-in
+    probe_timeout_seconds: float = 5.0
+    probe_slow_ms: int = 3000
+    notify_webhook_url: str | None = None
+    notify_timeout_seconds: float = 2.0
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -81,7 +100,25 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         active_account_max_age=_integer(env, "ACTIVE_ACCOUNT_MAX_AGE", 10, minimum=0),
         storage_timeout_seconds=_seconds(env, "STORAGE_TIMEOUT_SECONDS", 3.0),
         retry_after_seconds=_integer(env, "RETRY_AFTER_SECONDS", 10, minimum=1),
+        arm_base_url=_url(env, "ARM_BASE_URL", "https://management.azure.com"),
+        vi_base_url=_url(env, "VI_BASE_URL", "https://api.videoindexer.ai"),
+        arm_static_token=env.get("ARM_STATIC_TOKEN", "").strip() or None,
+        probe_timeout_seconds=_seconds(env, "PROBE_TIMEOUT_SECONDS", 5.0),
+        probe_slow_ms=_integer(env, "PROBE_SLOW_MS", 3000, minimum=1),
+        notify_webhook_url=_url(env, "NOTIFY_WEBHOOK_URL", "") or None,
+        notify_timeout_seconds=_seconds(env, "NOTIFY_TIMEOUT_SECONDS", 2.0),
     )
+
+
+def _url(env: Mapping[str, str], key: str, default: str) -> str:
+    raw = env.get(key, "").strip()
+    if not raw:
+        return default
+    parsed = urlsplit(raw)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        # The value is not echoed: webhook URLs carry their secret in the path or query.
+        raise SettingsError(f"{key}: not an http(s) URL with a host name")
+    return raw.rstrip("/")
 
 
 def _storage(env: Mapping[str, str]) -> StorageSettings:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Protocol
 
+from shared.errors import UnavailableError
 from shared.model import AuditRecord, GroupState
 
 # Alerts that touch no group are audited under this pseudo-group (group names cannot start "_").
@@ -27,7 +28,7 @@ def audit_sort_key(record: AuditRecord) -> str:
 _NEWEST = 10**17 - 1  # microseconds: year 5138, far beyond any timestamp we store
 
 
-class StoreUnavailableError(Exception):
+class StoreUnavailableError(UnavailableError):
     """Storage could not be reached or failed; nothing was written, retry later."""
 
 

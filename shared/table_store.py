@@ -8,6 +8,7 @@ it changed upserted, its audit lines inserted. All of it lands, or none of it. L
 |---|---|
 | `active` | the active-account entity apps read (README, "The active-account entity") |
 | `incident|<kind>|<base64url(key)>` | one incident as this group knows it |
+| `readiness|<account name>` | the latest probe of one account, with its streaks |
 | `audit|<inverted time>|<record id>` | one audit line; the inverted time lists newest first |
 
 Alerts that touch no group are audited in the partition `_unmatched`.
@@ -35,7 +36,16 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
 
-from shared.model import AuditRecord, Config, GroupState, Incident, Phase, SignalKind
+from shared.model import (
+    AuditRecord,
+    Config,
+    GroupState,
+    Incident,
+    Phase,
+    Readiness,
+    ReadinessStatus,
+    SignalKind,
+)
 from shared.store import UNMATCHED, ConflictError, StoreUnavailableError, audit_sort_key
 
 log = logging.getLogger(__name__)
@@ -43,6 +53,9 @@ log = logging.getLogger(__name__)
 ACTIVE_ROW = "active"
 _INCIDENT_PREFIX = "incident|"
 _AUDIT_PREFIX = "audit|"
+_READINESS_PREFIX = "readiness|"
+# Transaction upserts default to MERGE, which would keep properties a new record dropped.
+_REPLACE = {"mode": UpdateMode.REPLACE}
 _T = TypeVar("_T")
 Entity = dict[str, Any]
 
@@ -60,16 +73,31 @@ class TableStateStore:
         """The group's state with its incidents and ETag, or None if never saved."""
         # The SDK substitutes @parameters only between spaces, hence the spaced parentheses.
         query = (
-            "PartitionKey eq @pk and ( RowKey eq @active or ( RowKey ge @lo and RowKey lt @hi ) )"
+            "PartitionKey eq @pk and ( RowKey eq @active or ( RowKey ge @lo and RowKey lt @hi ) "
+            "or ( RowKey ge @rlo and RowKey lt @rhi ) )"
         )
-        params = {"pk": group, "active": ACTIVE_ROW, "lo": _INCIDENT_PREFIX, "hi": "incident}"}
+        params = {
+            "pk": group,
+            "active": ACTIVE_ROW,
+            "lo": _INCIDENT_PREFIX,
+            "hi": "incident}",
+            "rlo": _READINESS_PREFIX,
+            "rhi": "readiness}",
+        }
         with self._translated(f"read group {group}"):
             entities = list(self._table.query_entities(query, parameters=params))
         active = next((e for e in entities if e["RowKey"] == ACTIVE_ROW), None)
         if active is None:
             return None
-        incidents = [_incident_from(e) for e in entities if e["RowKey"] != ACTIVE_ROW]
-        return _state_from(active, {i.key: i for i in incidents})
+        incidents = [
+            _incident_from(e) for e in entities if e["RowKey"].startswith(_INCIDENT_PREFIX)
+        ]
+        readiness = {
+            e["Account"]: _readiness_from(e)
+            for e in entities
+            if e["RowKey"].startswith(_READINESS_PREFIX)
+        }
+        return _state_from(active, {i.key: i for i in incidents}, readiness)
 
     def groups_tracking(self, key: str) -> list[str]:
         """Names of the groups that hold an incident with this key (one query over the table)."""
@@ -98,11 +126,17 @@ class TableStateStore:
         old = previous.incidents if previous is not None else {}
         for key, incident in new.incidents.items():
             if old.get(key) != incident:
-                operations.append(("upsert", _incident_entity(new.group, incident)))
+                operations.append(("upsert", _incident_entity(new.group, incident), _REPLACE))
         for key in old.keys() - new.incidents.keys():
             row = _incident_row(old[key].kind, key)
             operations.append(("delete", {"PartitionKey": new.group, "RowKey": row}))
-        operations.extend(("upsert", _audit_entity(r)) for r in audit)
+        old_readiness = previous.readiness if previous is not None else {}
+        for name, readiness in new.readiness.items():
+            if old_readiness.get(name) != readiness:
+                operations.append(
+                    ("upsert", _readiness_entity(new.group, name, readiness), _REPLACE)
+                )
+        operations.extend(("upsert", _audit_entity(r), _REPLACE) for r in audit)
         with self._translated(f"save group {new.group}"):
             results = self._table.submit_transaction(operations)
         etag = results[0].get("etag")
@@ -156,9 +190,12 @@ class TableStateStore:
             "Reason": state.reason,
             "Pinned": state.pinned,
             "Actor": state.actor,
+            "AutoMoves": json.dumps([t.isoformat() for t in state.auto_moves]),
         }
         if state.pin_expires is not None:
             entity["PinExpires"] = state.pin_expires
+        if state.blocked_since is not None:
+            entity["BlockedSince"] = state.blocked_since
         return entity
 
     @contextmanager
@@ -198,7 +235,9 @@ class TableStateStore:
                 self._table_ready = True
 
 
-def _state_from(entity: TableEntity, incidents: dict[str, Incident]) -> GroupState:
+def _state_from(
+    entity: TableEntity, incidents: dict[str, Incident], readiness: dict[str, Readiness]
+) -> GroupState:
     return GroupState(
         group=entity["PartitionKey"],
         active=entity["AccountName"],
@@ -209,8 +248,45 @@ def _state_from(entity: TableEntity, incidents: dict[str, Incident]) -> GroupSta
         pin_expires=_utc(entity["PinExpires"]) if entity.get("PinExpires") else None,
         actor=entity.get("Actor", "system"),
         incidents=incidents,
+        readiness=readiness,
+        auto_moves=tuple(
+            datetime.fromisoformat(t) for t in json.loads(entity.get("AutoMoves") or "[]")
+        ),
+        blocked_since=_optional_utc(entity.get("BlockedSince")),
         etag=entity.metadata["etag"],
     )
+
+
+def _readiness_entity(group: str, account: str, readiness: Readiness) -> Entity:
+    entity: Entity = {
+        "PartitionKey": group,
+        "RowKey": _READINESS_PREFIX + account,
+        "Account": account,
+        "Status": readiness.status.value,
+        "CheckedAt": readiness.checked_at,
+        "Evidence": readiness.evidence,
+        "ConsecutiveFailures": readiness.consecutive_failures,
+    }
+    if readiness.last_failure_at is not None:
+        entity["LastFailureAt"] = readiness.last_failure_at
+    if readiness.passing_since is not None:
+        entity["PassingSince"] = readiness.passing_since
+    return entity
+
+
+def _readiness_from(entity: TableEntity) -> Readiness:
+    return Readiness(
+        status=ReadinessStatus(entity["Status"]),
+        checked_at=_utc(entity["CheckedAt"]),
+        evidence=entity.get("Evidence", ""),
+        consecutive_failures=int(entity.get("ConsecutiveFailures") or 0),
+        last_failure_at=_optional_utc(entity.get("LastFailureAt")),
+        passing_since=_optional_utc(entity.get("PassingSince")),
+    )
+
+
+def _optional_utc(value: datetime | None) -> datetime | None:
+    return _utc(value) if value else None
 
 
 def _incident_row(kind: SignalKind, key: str) -> str:

@@ -13,9 +13,14 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+from azure.core.credentials import TokenCredential
 from azure.data.tables import TableClient, TableServiceClient
 
+from shared.arm import ArmClient, StaticTokenCredential
 from shared.http_api import HttpApi
+from shared.notify import Notifier, NullNotifier, WebhookNotifier
+from shared.probe import AccountProber
+from shared.resolve import resolve_accounts
 from shared.service import Controller
 from shared.settings import Settings, StorageSettings, load_settings
 from shared.table_store import TableStateStore
@@ -37,9 +42,43 @@ def build_api(env: Mapping[str, str] | None = None) -> HttpApi:
 
 
 def build_controller(settings: Settings) -> Controller:
-    """The controller on the Table store the settings name."""
-    store = TableStateStore(table_client(settings), settings.config)
-    return Controller(settings.config, store)
+    """The controller on the Table store, ARM and the VI API the settings name."""
+    arm = ArmClient(
+        arm_credential(settings),
+        base_url=settings.arm_base_url,
+        timeout=settings.probe_timeout_seconds,
+    )
+    config = resolve_accounts(settings.config, arm)
+    store = TableStateStore(table_client(settings), config)
+    prober = AccountProber(
+        arm,
+        vi_base_url=settings.vi_base_url,
+        timeout=settings.probe_timeout_seconds,
+        slow_ms=settings.probe_slow_ms,
+    )
+    return Controller(config, store, prober=prober, notifier=notifier(settings))
+
+
+def notifier(settings: Settings) -> Notifier:
+    """Webhook notifications when NOTIFY_WEBHOOK_URL is set."""
+    if settings.notify_webhook_url is None:
+        return NullNotifier()
+    return WebhookNotifier(settings.notify_webhook_url, timeout=settings.notify_timeout_seconds)
+
+
+def arm_credential(settings: Settings) -> TokenCredential:
+    """DefaultAzureCredential (managed identity in Azure), or the local stand-in's fixed token."""
+    if settings.arm_static_token:
+        log.warning("ARM_STATIC_TOKEN is set: using a fixed token (local development only)")
+        return StaticTokenCredential(settings.arm_static_token)
+    return _default_credential(os.environ.get("AZURE_CLIENT_ID") or None)
+
+
+def _default_credential(client_id: str | None) -> TokenCredential:
+    # Imported here: azure-identity is heavy and building it early slows cold start.
+    from azure.identity import DefaultAzureCredential  # noqa: PLC0415
+
+    return DefaultAzureCredential(managed_identity_client_id=client_id)
 
 
 def table_client(settings: Settings) -> TableClient:
@@ -58,10 +97,7 @@ def _service_client(storage: StorageSettings, timeout: float) -> TableServiceCli
         "retry_backoff_max": 1,
     }
     if storage.table_service_uri:
-        # Imported here: azure-identity is heavy and only managed-identity deployments need it.
-        from azure.identity import DefaultAzureCredential  # noqa: PLC0415
-
-        credential = DefaultAzureCredential(managed_identity_client_id=storage.client_id)
+        credential = _default_credential(storage.client_id)
         return TableServiceClient(
             endpoint=storage.table_service_uri, credential=credential, **options
         )

@@ -14,6 +14,8 @@ from shared.model import (
     ImpactedService,
     Phase,
     Policy,
+    Readiness,
+    ReadinessStatus,
     Signal,
     SignalKind,
 )
@@ -95,3 +97,23 @@ def resource_health(
         resource_id=acct.resource_id.lower(),
         health=health,
     )
+
+
+def passing(since: datetime = T0 - timedelta(days=1)) -> Readiness:
+    """Readiness of an account whose probes have passed since `since`."""
+    return Readiness(ReadinessStatus.HEALTHY, since, "200 in 80 ms", passing_since=since)
+
+
+def failing(failures: int = 1, status: ReadinessStatus = ReadinessStatus.UNREACHABLE) -> Readiness:
+    """Readiness of an account whose last `failures` probes failed."""
+    return Readiness(status, T0, "503 from the data plane", failures, last_failure_at=T0)
+
+
+class FakeClock:
+    """A clock the test moves by hand; starts at T0."""
+
+    def __init__(self) -> None:
+        self.now = T0
+
+    def __call__(self) -> datetime:
+        return self.now

@@ -20,8 +20,10 @@ from tests.core import (
     EAST,
     T0,
     WEST,
+    failing,
     group,
     incident,
+    passing,
     resource_health,
     state,
 )
@@ -174,11 +176,11 @@ CASES = {
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_decision_table(case: Case) -> None:
     """Each row's signals, applied in order, end in the row's action and active account."""
-    current = state(case.grp)
+    current = state(case.grp, readiness={name: failing() for name in case.unready})
     decision = None
 
     for signal in case.signals:
-        decision = decide(signal, case.grp, current, T0 + timedelta(hours=1), "d", case.unready)
+        decision = decide(signal, case.grp, current, T0 + timedelta(hours=1), "d")
         current = decision.new_state or current
 
     assert decision is not None
@@ -295,7 +297,7 @@ def test_closed_incidents_are_pruned_after_retention() -> None:
 
 
 def _failed_over(grp: Group, *, resolved_minutes: float) -> GroupState:
-    current = state(grp)
+    current = state(grp, readiness={EAST.name: passing(), WEST.name: passing()})
     for signal in (
         incident(),
         incident(phase=Phase.RESOLVED, update="2", minutes=resolved_minutes),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import timedelta
 from itertools import count
 
 import azure.functions as func
@@ -15,17 +15,7 @@ from shared.service import Controller
 from shared.settings import Settings, StorageSettings
 from shared.store import InMemoryStateStore
 from tests import alertfactory as af
-from tests.core import CENTRAL, EAST, T0, WEST, group
-
-
-class FakeClock:
-    """A clock the test moves by hand."""
-
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.core import CENTRAL, EAST, T0, WEST, FakeClock, group
 
 
 class Stack:

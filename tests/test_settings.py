@@ -56,6 +56,31 @@ def test_valid_config_parses_with_overrides_and_normalised_locations() -> None:
     )
 
 
+def test_accounts_may_give_only_a_resource_id() -> None:
+    """accountId and location may be left out, to be resolved from ARM later."""
+    raw = variant("groups.0.accounts.0", {"name": "east", "resourceId": RID + "e"})
+
+    east = parse_config(raw).groups[0].accounts[0]
+
+    assert ("", "", RID + "e") == (east.account_id, east.location, east.resource_id)
+
+
+def test_probe_policy_options_parse() -> None:
+    """confirmWithProbe, failoverOnProbeFailures and maxAutoMovesPerDay are read; 0 means off."""
+    raw = variant(
+        "policy",
+        {"confirmWithProbe": 2, "failoverOnProbeFailures": 0, "maxAutoMovesPerDay": 3},
+    )
+
+    policy = parse_config(raw).groups[0].policy
+
+    assert (2, 0, 3) == (
+        policy.confirm_with_probe,
+        policy.failover_on_probe_failures,
+        policy.max_auto_moves_per_day,
+    )
+
+
 def test_config_may_be_a_file_path(tmp_path: Path) -> None:
     """FAILOVER_CONFIG may name a JSON file."""
     path = tmp_path / "config.json"
@@ -72,8 +97,8 @@ BAD_CONFIGS = {
     "one account": (variant("groups.0.accounts.1", ...), "groups[0].accounts"),
     "bad group name": (variant("groups.0.name", "no spaces"), "groups[0].name"),
     "group name with underscore first": (variant("groups.0.name", "_x"), "groups[0].name"),
-    "missing location": (
-        variant("groups.0.accounts.0.location", ...),
+    "location not a string": (
+        variant("groups.0.accounts.0.location", 5),
         "groups[0].accounts[0].location",
     ),
     "blank accountId": (
@@ -97,6 +122,8 @@ BAD_CONFIGS = {
         "policy.failoverOnResourceHealth",
     ),
     "empty serviceNames": (variant("policy.serviceNames", []), "policy.serviceNames"),
+    "negative probe count": (variant("policy.confirmWithProbe", -1), "policy.confirmWithProbe"),
+    "zero move cap": (variant("policy.maxAutoMovesPerDay", 0), "policy.maxAutoMovesPerDay"),
 }
 
 
@@ -159,6 +186,16 @@ def test_table_service_uri_with_client_id() -> None:
     )
 
 
+def test_a_bad_webhook_url_is_not_echoed() -> None:
+    """The error for a bad NOTIFY_WEBHOOK_URL does not repeat the URL: it may hold a secret."""
+    secret = "T000/B000/XXXXsecret"
+
+    with pytest.raises(SettingsError) as caught:
+        load_settings({**BASE_ENV, "NOTIFY_WEBHOOK_URL": f"hooks.example.invalid/{secret}"})
+
+    assert secret not in str(caught.value)
+
+
 def test_describe_never_shows_the_account_key() -> None:
     """The storage description used in logs leaves out the key."""
     secret = "c2VjcmV0a2V5"
@@ -183,6 +220,8 @@ BAD_SETTINGS = {
     "negative max age": ({"ACTIVE_ACCOUNT_MAX_AGE": "-1"}, "ACTIVE_ACCOUNT_MAX_AGE"),
     "timeout too long": ({"STORAGE_TIMEOUT_SECONDS": "600"}, "STORAGE_TIMEOUT_SECONDS"),
     "retry-after zero": ({"RETRY_AFTER_SECONDS": "0"}, "RETRY_AFTER_SECONDS"),
+    "ARM URL without scheme": ({"ARM_BASE_URL": "management.azure.com"}, "ARM_BASE_URL"),
+    "webhook without host": ({"NOTIFY_WEBHOOK_URL": "https:///hooks/x"}, "NOTIFY_WEBHOOK_URL"),
 }
 
 

@@ -15,7 +15,17 @@ from shared.decide import decide, initial_state
 from shared.model import AuditRecord, Config, GroupState
 from shared.store import ConflictError, InMemoryStateStore, StateStore
 from shared.table_store import TableStateStore
-from tests.core import CENTRAL, EAST, T0, WEST, group, incident, resource_health
+from tests.core import (
+    CENTRAL,
+    EAST,
+    T0,
+    WEST,
+    failing,
+    group,
+    incident,
+    passing,
+    resource_health,
+)
 
 GRP = group(name="tenant-a")
 OTHER = group(EAST, WEST, CENTRAL, name="tenant-b")
@@ -69,7 +79,13 @@ def test_unknown_group_loads_as_none(store: StateStore) -> None:
 def test_saved_state_reads_back_equal(store: StateStore) -> None:
     """Active account, version, pin and incidents round-trip exactly."""
     created = store.save(None, initial_state(GRP, T0), [])
-    moved = replace(failed_over(created), pinned=True, pin_expires=T0 + timedelta(hours=1))
+    moved = replace(
+        failed_over(created),
+        pinned=True,
+        pin_expires=T0 + timedelta(hours=1),
+        readiness={EAST.name: failing(3), WEST.name: passing()},
+        blocked_since=T0,
+    )
 
     saved = store.save(created, moved, [])
     loaded = store.load_group(GRP.name)
@@ -77,6 +93,37 @@ def test_saved_state_reads_back_equal(store: StateStore) -> None:
     assert loaded is not None
     assert replace(moved, etag=None) == replace(loaded, etag=None)
     assert saved.etag == loaded.etag
+
+
+def test_readiness_updates_replace_the_previous_probe(store: StateStore) -> None:
+    """A later readiness record of an account replaces the earlier one."""
+    created = store.save(
+        None, replace(initial_state(GRP, T0), readiness={EAST.name: passing()}), []
+    )
+
+    store.save(created, replace(created, readiness={EAST.name: failing(2)}), [])
+
+    loaded = store.load_group(GRP.name)
+    assert loaded is not None
+    assert {EAST.name: failing(2)} == loaded.readiness
+
+
+def test_an_incident_that_reopens_loses_its_closed_time(store: StateStore) -> None:
+    """Fields a newer incident record no longer has are gone after the save, not merged."""
+    created = store.save(None, initial_state(GRP, T0), [])
+    opened = failed_over(created)
+    incident_key = "VT0X-1AB"
+    closed = replace(opened.incidents[incident_key], open=False, closed_at=T0)
+    first = store.save(created, replace(opened, incidents={incident_key: closed}), [])
+
+    store.save(first, replace(first, incidents={incident_key: opened.incidents[incident_key]}), [])
+
+    loaded = store.load_group(GRP.name)
+    assert loaded is not None
+    assert (True, None) == (
+        loaded.incidents[incident_key].open,
+        loaded.incidents[incident_key].closed_at,
+    )
 
 
 def test_stale_etag_is_a_conflict_and_writes_nothing(store: StateStore) -> None:

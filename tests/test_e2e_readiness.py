@@ -1,0 +1,134 @@
+"""Readiness end to end: the local host with its ARM/VI stand-in (as `make run` starts them),
+real Azurite, and the stand-in's control endpoint flipping an account's health."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+import requests
+
+from devhost.azurite import Azurite, free_port
+from tests import alertfactory as af
+from tests.hosting import DEMO_CONFIG, HostProcess
+
+
+class Stack:
+    """A running host plus the URL of its stand-in."""
+
+    def __init__(self, host: HostProcess, standin_url: str) -> None:
+        self.host = host
+        self.standin_url = standin_url
+
+    def set_health(self, account: str, behaviour: str) -> None:
+        response = requests.post(
+            f"{self.standin_url}/_standin/accounts/{account}",
+            json={"behaviour": behaviour},
+            timeout=10,
+        )
+        assert 200 == response.status_code
+
+    def alert(self, **kwargs: object) -> str:
+        body = af.to_body(af.service_health(**kwargs))  # type: ignore[arg-type]
+        response = requests.post(f"{self.host.url}/alerts", data=body, timeout=30)
+        assert 200 == response.status_code
+        outcome = response.json()["outcome"]
+        assert isinstance(outcome, str)
+        return outcome
+
+    def status(self) -> dict[str, object]:
+        group = requests.get(f"{self.host.url}/status", timeout=30).json()["groups"][0]
+        assert isinstance(group, dict)
+        return group
+
+    def run_readiness(self) -> None:
+        admin = self.host.url.removesuffix("/api") + "/admin/functions/readiness"
+        assert 202 == requests.post(admin, json={"input": ""}, timeout=10).status_code
+
+
+@contextmanager
+def _stack(azurite: Azurite, table: str, config: str) -> Iterator[Stack]:
+    port = free_port()
+    env = {
+        "STANDIN_PORT": str(port),
+        "FAILOVER_CONFIG": config,
+        "READINESS_SCHEDULE": "0 0 0 1 1 *",
+    }
+    with HostProcess(azurite.connection_string, table, **env) as host:
+        yield Stack(host, f"http://127.0.0.1:{port}")
+
+
+@pytest.fixture
+def stack(azurite: Azurite, table_name: str) -> Iterator[Stack]:
+    """The demo configuration (manual failback)."""
+    with _stack(azurite, table_name, str(DEMO_CONFIG)) as running:
+        yield running
+
+
+def wait_for(condition: object, what: str, seconds: float = 20) -> None:
+    """Poll a zero-argument callable until it is true, or fail naming `what`."""
+    assert callable(condition)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)  # polling an asynchronous timer run, not timing a result
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def test_unhealthy_standby_blocks_then_a_resend_fails_over(stack: Stack) -> None:
+    """West unhealthy → blocked, and status and history say why; west healthy → failed_over."""
+    stack.set_health("contoso-westus", "unhealthy")
+
+    blocked = stack.alert()
+    status = stack.status()
+    history = requests.get(f"{stack.host.url}/history", timeout=30).json()["records"]
+    stack.set_health("contoso-westus", "healthy")
+    resent = stack.alert()
+
+    assert ("blocked", "contoso-eastus") == (blocked, status["account"]["name"])  # type: ignore[index]
+    west = next(a for a in status["accounts"] if a["name"] == "contoso-westus")  # type: ignore[attr-defined]
+    assert (False, "unreachable") == (west["readiness"]["ready"], west["readiness"]["status"])
+    assert "503" in west["readiness"]["evidence"]
+    assert any(
+        r["action"] == "blocked" and "failed its latest readiness check" in r["reason"]
+        for r in history
+    )
+    assert "failed_over" == resent
+
+
+def test_the_readiness_timer_records_every_account(stack: Stack) -> None:
+    """Running the timer records each account's readiness with the time of the check."""
+    stack.set_health("contoso-westus", "token-down")
+
+    stack.run_readiness()
+
+    wait_for(lambda: stack.status()["lastReadinessCheck"] is not None, "a readiness check")
+    accounts = {a["name"]: a["readiness"]["status"] for a in stack.status()["accounts"]}  # type: ignore[attr-defined]
+    assert {"contoso-eastus": "healthy", "contoso-westus": "unreachable"} == accounts
+
+
+def test_auto_failback_happens_without_another_alert(azurite: Azurite, table_name: str) -> None:
+    """With failback auto, the timer moves the group back to east after the resolution."""
+    config = json.loads(DEMO_CONFIG.read_text())
+    config["policy"] |= {"failback": "auto", "failbackStableMinutes": 0, "minDwellMinutes": 0}
+    with _stack(azurite, table_name, json.dumps(config)) as running:
+        running.run_readiness()
+        wait_for(lambda: running.status()["lastReadinessCheck"] is not None, "a readiness check")
+        assert "failed_over" == running.alert()
+        running.alert(stage="Resolved", communication_id="1001", event_time="2026-11-20T11:00:00Z")
+
+        running.run_readiness()
+
+        wait_for(
+            lambda: running.status()["account"]["name"] == "contoso-eastus",  # type: ignore[index]
+            "the automatic failback",
+        )
+        actions = [
+            r["action"]
+            for r in requests.get(f"{running.host.url}/history", timeout=30).json()["records"]
+        ]
+        assert 1 == actions.count("failed_back")
