@@ -187,7 +187,7 @@ class ReadinessStatus(enum.StrEnum):
     """What the latest probe of an account found (README, "Readiness")."""
 
     HEALTHY = "healthy"
-    DEGRADED = "degraded"  # answers, but slowly or rate-limited: still ready
+    DEGRADED = "degraded"  # answers, but too slowly or still rate-limited to take over work
     UNREACHABLE = "unreachable"  # connection errors, timeouts, 5xx, malformed answers
     UNAUTHORIZED = "unauthorized"  # 401/403 from ARM, the token endpoint or the data plane
     MISCONFIGURED = "misconfigured"  # missing, not Succeeded, or not what the config says
@@ -195,8 +195,8 @@ class ReadinessStatus(enum.StrEnum):
 
     @property
     def ready(self) -> bool:
-        """Whether an account in this state may receive a failover."""
-        return self in (ReadinessStatus.HEALTHY, ReadinessStatus.DEGRADED, ReadinessStatus.UNKNOWN)
+        """Whether an account in this state may receive a failover (never probed counts)."""
+        return self in (ReadinessStatus.HEALTHY, ReadinessStatus.UNKNOWN)
 
 
 @dataclass(frozen=True)

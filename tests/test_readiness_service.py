@@ -32,7 +32,12 @@ class Rig:
         self.store = InMemoryStateStore()
         arm = ArmClient(StaticTokenCredential("test-token"), base_url=standin.url, timeout=0.5)
         prober = AccountProber(
-            arm, vi_base_url=standin.url, timeout=0.5, sleep=lambda _: None, clock=self.clock
+            arm,
+            vi_base_url=standin.url,
+            timeout=0.5,
+            slow_ms=100,
+            sleep=lambda _: None,
+            clock=self.clock,
         )
         notifier = (
             WebhookNotifier(f"{receiver.url}/hook?sig=s3cret", timeout=1, attempts=2, backoff=0.01)
@@ -62,7 +67,7 @@ class Rig:
 @pytest.fixture
 def standin() -> Iterator[AzureStandIn]:
     """The ARM + VI stand-in for east and west."""
-    server = AzureStandIn([EAST, WEST], hang_seconds=10)
+    server = AzureStandIn([EAST, WEST], hang_seconds=10, slow_seconds=0.2)
     server.start_in_thread()
     yield server
     server.shutdown()
@@ -90,12 +95,15 @@ def test_tick_records_readiness_of_every_account(rig: Rig) -> None:
     [
         "unhealthy",
         "unauthorized",
+        "forbidden",
         "token-down",
         "token-forbidden",
         "provisioning-failed",
         "missing",
         "malformed",
         "hang",
+        "slow",
+        "throttled",
     ],
 )
 def test_a_failing_standby_is_never_a_failover_target(rig: Rig, behaviour: str) -> None:
