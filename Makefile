@@ -8,7 +8,7 @@ NODE_BIN := node_modules/.bin
 
 setup: $(VENV)/.installed $(NODE_BIN)/azurite-table
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

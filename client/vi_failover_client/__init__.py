@@ -1,0 +1,1 @@
+"""Client of vi-failover: read the active Video Indexer account before every indexing call."""
