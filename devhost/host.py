@@ -588,6 +588,8 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True  # an open keep-alive connection never holds the process up
+    # socketserver's default backlog of 5 resets connections under a burst of deliveries.
+    request_queue_size = 128
 
     def __init__(
         self,

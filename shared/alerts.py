@@ -243,13 +243,30 @@ def _digest(context: _Node) -> str:
 
 def _loads(text: str, field: str) -> object:
     try:
-        value: object = json.loads(text)
+        value: object = json.loads(text, object_pairs_hook=_unique_keys)
+    except _DuplicateKeyError as exc:
+        raise InvalidAlertError(
+            f"{field} has a duplicate key {exc.args[0]!r} in one object"
+        ) from exc
     except json.JSONDecodeError as exc:
         where = f"line {exc.lineno} column {exc.colno}"
         raise InvalidAlertError(f"{field} is not valid JSON: {exc.msg} at {where}") from exc
     except RecursionError as exc:
         raise InvalidAlertError(f"{field} is not valid JSON: nested too deeply") from exc
     return value
+
+
+class _DuplicateKeyError(ValueError):
+    """A JSON object repeats a key: two readers could see two different alerts."""
+
+
+def _unique_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    result: dict[str, object] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(key)
+        result[key] = value
+    return result
 
 
 def _fold(text: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from datetime import datetime
 from typing import Any
 
@@ -28,12 +30,18 @@ from shared.api_views import (
 )
 from shared.errors import UnavailableError
 from shared.manual import UnknownAccountError, UnsafeTargetError
-from shared.service import Controller, UnknownGroupError
+from shared.service import AlertResult, Controller, UnknownGroupError
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
 
 MAX_ALERT_BYTES = 1024 * 1024
+# Leaves the answer inside the action group's ~10 s, with room for the network.
+REQUEST_BUDGET_SECONDS = 8.0
+
+
+class BudgetExceededError(UnavailableError):
+    """The alert's work did not finish in time; answered 503 so the action group retries."""
 
 
 class HttpApi:
@@ -42,14 +50,22 @@ class HttpApi:
     def __init__(self, settings: Settings, controller: Callable[[], Controller]) -> None:
         self._settings = settings
         self._controller = controller
+        self._workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="alert")
 
     def alerts(self, req: func.HttpRequest) -> func.HttpResponse:
         """POST /api/alerts: an action-group delivery."""
+        declared = req.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_ALERT_BYTES:
+            return _error(413, "PayloadTooLarge", f"alert body exceeds {MAX_ALERT_BYTES} bytes")
+        media_type = (req.headers.get("content-type") or "").split(";")[0].strip().lower()
+        if media_type and not _is_json_media_type(media_type):
+            message = f"content type {media_type!r} is not JSON; send application/json"
+            return _error(415, "UnsupportedMediaType", message)
         body = req.get_body()
         if len(body) > MAX_ALERT_BYTES:
             return _error(413, "PayloadTooLarge", f"alert body exceeds {MAX_ALERT_BYTES} bytes")
         try:
-            result = self._controller().handle_alert(body)
+            result = self._within_budget(lambda: self._controller().handle_alert(body))
         except InvalidAlertError as exc:
             log.warning("alert rejected: %s", exc)
             return _error(400, "InvalidAlert", str(exc))
@@ -143,6 +159,21 @@ class HttpApi:
             return
         log.info("readiness tick done: %s", outcomes)
 
+    def _within_budget(self, work: Callable[[], AlertResult]) -> AlertResult:
+        """Run the alert's work, giving up after REQUEST_BUDGET_SECONDS with a retryable error.
+
+        The action group waits about 10 s. Work still running past the budget (storage hung
+        mid-request) goes on; each group's change lands whole or not at all, and the action
+        group's retry then finds it applied (`duplicate`) or applies it.
+        """
+        future = self._workers.submit(work)
+        try:
+            return future.result(timeout=REQUEST_BUDGET_SECONDS)
+        except FutureTimeout:
+            raise BudgetExceededError(
+                f"storage did not answer within {REQUEST_BUDGET_SECONDS:g} s"
+            ) from None
+
     def _unavailable(self, exc: UnavailableError) -> func.HttpResponse:
         log.warning("storage unavailable, answering 503: %s", exc)
         body = {"error": "StorageUnavailable", "message": str(exc)}
@@ -150,6 +181,14 @@ class HttpApi:
 
     def _retry_after(self) -> dict[str, str]:
         return {"Retry-After": str(self._settings.retry_after_seconds)}
+
+
+def _is_json_media_type(media_type: str) -> bool:
+    # text/plain: some relays re-send webhook bodies as plain text; the body is still parsed.
+    return media_type in _JSON_TYPES or media_type.endswith("+json")
+
+
+_JSON_TYPES = frozenset({"application/json", "text/json", "text/plain"})
 
 
 def _json(status: int, body: object, headers: dict[str, str] | None = None) -> func.HttpResponse:

@@ -172,6 +172,7 @@ class GroupState:
     readiness: dict[str, Readiness] = field(default_factory=dict)  # by account name
     auto_moves: tuple[datetime, ...] = ()  # automatic moves of the last 24 hours
     blocked_since: datetime | None = None  # set while a wanted failover has nowhere to go
+    last_delivery: str = ""  # id of the delivery that wrote this state: tells a lost reply apart
     etag: str | None = None  # store concurrency token; None before the first write
 
     def unready(self) -> frozenset[str]:

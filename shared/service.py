@@ -8,12 +8,14 @@ bounded number of times. Every decision is logged once, with its reason.
 from __future__ import annotations
 
 import logging
+import random
 import threading
+import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -47,6 +49,7 @@ from shared.tick import decide_tick, with_probes
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8  # conditional-write retries per group before answering 503
+CONFLICT_BACKOFF_SECONDS = 0.01
 MAX_PARALLEL_PROBES = 8  # the VI API allows 10 requests/s per account; probes are per account
 # A pre-flight probe must leave the alert's answer well inside the action group's 10 s.
 PREFLIGHT_SECONDS = 3.0
@@ -93,12 +96,14 @@ class Controller:
         *,
         prober: Prober | None = None,
         notifier: Notifier | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
         self.store = store
         self._clock = clock
         self._new_id = new_id
         self._prober = prober
+        self._sleep = sleep
         self._notifier = notifier or NullNotifier()
         self._preflight_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="preflight")
         self._notify_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="notify")
@@ -131,7 +136,7 @@ class Controller:
         self.ensure_seeded()
         delivery = self._new_id()
         decision = self._apply(
-            group, lambda state, now: decide_manual(request, group, state, now, delivery)
+            group, delivery, lambda state, now: decide_manual(request, group, state, now, delivery)
         )
         log.info(
             "manual request for group %s: %s: %s", group.name, decision.action, decision.reason
@@ -174,7 +179,7 @@ class Controller:
     def _tick_group(self, group: Group, probes: dict[str, ProbeResult], delivery: str) -> Decision:
         self.ensure_seeded()
         return self._apply(
-            group, lambda state, now: decide_tick(group, state, probes, now, delivery)
+            group, delivery, lambda state, now: decide_tick(group, state, probes, now, delivery)
         )
 
     def _probe_all(self) -> dict[str, ProbeResult]:
@@ -263,7 +268,7 @@ class Controller:
                 decision = decide(signal, group, state, now, delivery)
             return decision
 
-        decision = self._apply(group, choose)
+        decision = self._apply(group, delivery, choose)
         log.info(
             "alert %s %s (%s, %s) → group %s: %s %s→%s: %s",
             signal.kind.value,
@@ -359,7 +364,12 @@ class Controller:
             if late:
                 log.warning("%d notification(s) still sending after %.0f s", len(late), limit)
 
-    def _apply(self, group: Group, choose: Callable[[GroupState, datetime], Decision]) -> Decision:
+    def _apply(
+        self, group: Group, delivery: str, choose: Callable[[GroupState, datetime], Decision]
+    ) -> Decision:
+        """Decide on the stored state and save it conditionally; on a conflict, read and decide
+        again. A write is stamped with its delivery so that a conflict caused by our own write
+        (its reply lost, then resent by the storage client) is recognised, not decided twice."""
         for attempt in range(1, MAX_ATTEMPTS + 1):
             previous = self.store.load_group(group.name)
             now = self._clock()
@@ -367,12 +377,19 @@ class Controller:
             if decision.new_state is None:
                 self.store.append_audit(decision.audit)
                 return decision
+            stamped = replace(decision.new_state, last_delivery=delivery)
             try:
-                self.store.save(previous, decision.new_state, decision.audit)
+                self.store.save(previous, stamped, decision.audit)
             except ConflictError:
+                landed = self.store.load_group(group.name)
+                if landed is not None and landed.last_delivery == delivery:
+                    log.info("group %s: our write landed though its reply was lost", group.name)
+                    return decision
                 log.info(
                     "group %s changed under us (attempt %d); deciding again", group.name, attempt
                 )
+                # Jitter keeps writers racing on one hot group from colliding again in step.
+                self._sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * attempt))  # noqa: S311  not crypto
                 continue
             return decision
         raise StoreUnavailableError(

@@ -191,6 +191,7 @@ class TableStateStore:
             "Pinned": state.pinned,
             "Actor": state.actor,
             "AutoMoves": json.dumps([t.isoformat() for t in state.auto_moves]),
+            "LastDelivery": state.last_delivery,
         }
         if state.pin_expires is not None:
             entity["PinExpires"] = state.pin_expires
@@ -253,6 +254,7 @@ def _state_from(
             datetime.fromisoformat(t) for t in json.loads(entity.get("AutoMoves") or "[]")
         ),
         blocked_since=_optional_utc(entity.get("BlockedSince")),
+        last_delivery=entity.get("LastDelivery", ""),
         etag=entity.metadata["etag"],
     )
 

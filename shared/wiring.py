@@ -13,8 +13,11 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
+import requests
 from azure.core.credentials import TokenCredential
+from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient
+from requests.adapters import HTTPAdapter
 
 from shared.arm import ArmClient, StaticTokenCredential
 from shared.http_api import HttpApi
@@ -27,6 +30,7 @@ from shared.table_store import TableStateStore
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+STORAGE_POOL_SIZE = 64
 
 
 def build_api(env: Mapping[str, str] | None = None) -> HttpApi:
@@ -74,6 +78,17 @@ def arm_credential(settings: Settings) -> TokenCredential:
     return _default_credential(os.environ.get("AZURE_CLIENT_ID") or None)
 
 
+def _pooled_transport(timeout: float) -> RequestsTransport:
+    """A transport whose pool fits concurrent deliveries (urllib3's default keeps only 10)."""
+    session = requests.Session()
+    adapter = HTTPAdapter(pool_connections=4, pool_maxsize=STORAGE_POOL_SIZE)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return RequestsTransport(
+        session=session, session_owner=False, connection_timeout=timeout, read_timeout=timeout
+    )
+
+
 def _default_credential(client_id: str | None) -> TokenCredential:
     # Imported here: azure-identity is heavy and building it early slows cold start.
     from azure.identity import DefaultAzureCredential  # noqa: PLC0415
@@ -90,8 +105,7 @@ def table_client(settings: Settings) -> TableClient:
 def _service_client(storage: StorageSettings, timeout: float) -> TableServiceClient:
     # One quick retry at most: the action group's own retries cover longer outages.
     options: dict[str, Any] = {
-        "connection_timeout": timeout,
-        "read_timeout": timeout,
+        "transport": _pooled_transport(timeout),
         "retry_total": 1,
         "retry_backoff_factor": 0.2,
         "retry_backoff_max": 1,

@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from types import TracebackType
@@ -31,22 +32,33 @@ class HostProcess:
             "FAILOVER_TABLE": table,
             "FAILOVER_CONFIG": str(DEMO_CONFIG),
             "STORAGE_TIMEOUT_SECONDS": "2",
+            # The readiness timer fires only when a test asks (POST /admin/functions/readiness).
+            "READINESS_SCHEDULE": "0 0 0 1 1 *",
             **env,
         }
         self._process: subprocess.Popen[bytes] | None = None
+        # A file, not a pipe: nobody drains a pipe, and a full one would block the host's logging.
+        self._output = tempfile.TemporaryFile()  # noqa: SIM115  lives as long as the host
+
+    @property
+    def output(self) -> str:
+        """Everything the host printed and logged so far."""
+        self._output.flush()
+        self._output.seek(0)
+        return self._output.read().decode(errors="replace")
 
     def __enter__(self) -> Self:
         self._process = subprocess.Popen(
             [sys.executable, "-m", "devhost.run", "--no-azurite", "--port", str(self.port)],
             cwd=ROOT,
             env=self._env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.PIPE,
+            stdout=self._output,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"host exited: {self._process.stderr.read().decode()}")  # type: ignore[union-attr]
+                raise RuntimeError(f"host exited: {self.output}")
             try:
                 requests.get(f"{self.url}/health", timeout=5)
                 return self
@@ -67,5 +79,3 @@ class HostProcess:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
-        if self._process.stderr:
-            self._process.stderr.close()
