@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 NODE_BIN := node_modules/.bin
 
-.PHONY: run test lint typecheck unit setup clean
+.PHONY: run test lint typecheck unit setup clean drill
 
 setup: $(VENV)/.installed $(NODE_BIN)/azurite-table
 
@@ -20,6 +20,9 @@ $(NODE_BIN)/azurite-table: package.json package-lock.json
 
 run: setup
 	$(PY) -m devhost.run
+
+drill: setup
+	$(PY) -m devhost.drill
 
 lint: setup
 	$(PY) -m ruff check .

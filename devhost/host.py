@@ -4,13 +4,15 @@ For local runs only. Routes come from the functions' own metadata (route templat
 level) under the `routePrefix` of host.json. Requests become `func.HttpRequest` objects built the
 way the Python worker builds them, and `func.HttpResponse` objects go back on the wire unchanged.
 Timer functions run on their schedules (see `devhost.timers`), and `POST /admin/functions/{name}`
-runs one at once, as on Azure.
+runs one at once, as on Azure. With `LOCAL_FUNCTION_KEY` or `LOCAL_MASTER_KEY` set, routes demand
+keys by their auth level, as on Azure; with neither, nothing is checked.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import inspect
 import json
 import logging
@@ -62,6 +64,8 @@ _PARAM = re.compile(r"\{([^{}]*)\}")
 # The host's own admin API lives outside the route prefix; user routes cannot shadow it.
 _ADMIN_FUNCTION = re.compile(r"/admin/functions/([^/]+)/?", re.IGNORECASE)
 _ERROR_CODES = {500: "InternalError", 413: "PayloadTooLarge"}
+FUNCTION_KEY_SETTING = "LOCAL_FUNCTION_KEY"
+MASTER_KEY_SETTING = "LOCAL_MASTER_KEY"
 
 
 class RouteTemplateError(ValueError):
@@ -253,7 +257,7 @@ class Route:
     function_name: str
     methods: frozenset[str] | None  # None: the function accepts every method
     path: str  # the template as clients see it, e.g. "/api/items/{id}"
-    auth_level: func.AuthLevel  # kept so key checks can be enforced per route later
+    auth_level: func.AuthLevel  # which key `HostKeys` demands
     template: _Template = field(repr=False)
     handler: Callable[..., Any] = field(repr=False)
     arg_name: str = field(repr=False)  # the worker passes the request by the binding's name
@@ -329,6 +333,59 @@ def _origin_form(request_target: str) -> str:
 def _decode_path(raw_path: str) -> str:
     # Like ASP.NET Core, keep %2F encoded so a value cannot smuggle in a path separator.
     return unquote(re.sub(r"%2[fF]", "%252F", raw_path))
+
+
+# --- keys --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HostKeys:
+    """The keys the local host demands, by auth level, as Azure's host does.
+
+    With neither key set nothing is checked. A function route takes the function key or the
+    master key; an admin route and `/admin/functions/*` take the master key only (so with only
+    a function key set they are closed); an anonymous route takes nothing.
+    """
+
+    function_key: str | None = field(default=None, repr=False)
+    master_key: str | None = field(default=None, repr=False)
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> HostKeys:
+        """The keys in LOCAL_FUNCTION_KEY and LOCAL_MASTER_KEY; blank means unset."""
+        return cls(
+            function_key=environ.get(FUNCTION_KEY_SETTING, "").strip() or None,
+            master_key=environ.get(MASTER_KEY_SETTING, "").strip() or None,
+        )
+
+    @property
+    def enforced(self) -> bool:
+        """Whether any key is set, and so checked."""
+        return self.function_key is not None or self.master_key is not None
+
+    def admit(self, level: func.AuthLevel, presented: str | None) -> bool:
+        """Whether `presented` (None: no key sent) opens a route of this auth level."""
+        if not self.enforced or level == func.AuthLevel.ANONYMOUS:
+            return True
+        if not presented:
+            return False
+        accepted = [self.master_key]
+        if level == func.AuthLevel.FUNCTION:
+            accepted.append(self.function_key)
+        given = presented.encode(errors="replace")
+        # Every key is compared, so the time taken does not say which one came closer.
+        matches = [hmac.compare_digest(given, key.encode()) for key in accepted if key]
+        return any(matches)
+
+
+def _presented_key(header: str | None, query: str) -> str | None:
+    """The key a request carries: the x-functions-key header, else the `code` parameter."""
+    if header and header.strip():
+        return header.strip()
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name == "code":
+            return value  # the first value wins, as for every query parameter
+    return None
 
 
 # --- invocation --------------------------------------------------------------------------------
@@ -417,7 +474,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = _decode_path(raw_path)
         admin = _ADMIN_FUNCTION.fullmatch(path)
         if admin is not None:
-            self._invoke_admin(admin.group(1))
+            if self._admitted(func.AuthLevel.ADMIN, query):
+                self._invoke_admin(admin.group(1))
             return
         found = _find_route(self._server.routes, path, self.command)
         if found.route is None and not found.allowed:
@@ -425,8 +483,16 @@ class _Handler(BaseHTTPRequestHandler):
         elif found.route is None:
             allow = ", ".join(sorted(found.allowed))
             self._send_error_json(405, f"{raw_path} allows {allow}", [("Allow", allow)])
-        else:
+        elif self._admitted(found.route.auth_level, query):
             self._invoke(found.route, self._build_request(target, query, found, body))
+
+    def _admitted(self, level: func.AuthLevel, query: str) -> bool:
+        """True when the request's key opens this auth level; otherwise answers 401 itself."""
+        presented = _presented_key(self.headers.get("x-functions-key"), query)
+        if self._server.keys.admit(level, presented):
+            return True
+        self._send(401, [], b"")  # like Azure: no body, nothing said about which key is wanted
+        return False
 
     def _invoke_admin(self, name: str) -> None:
         """Run a non-HTTP function once in the background; the request body is ignored."""
@@ -597,10 +663,12 @@ class _Server(ThreadingHTTPServer):
         routes: list[Route],
         max_body_bytes: int,
         scheduler: TimerScheduler,
+        keys: HostKeys,
     ) -> None:
         self.routes = routes
         self.max_body_bytes = max_body_bytes
         self.scheduler = scheduler
+        self.keys = keys
         self._connections: set[socket.socket] = set()
         self._lock = threading.Lock()
         super().__init__(address, _Handler)
@@ -639,7 +707,8 @@ class LocalFunctionsHost:
     """Serves a FunctionApp's HTTP functions on a local port and runs its timer functions.
 
     `environ` (default `os.environ`) resolves `%SETTING%` in timer schedules, falling back to
-    `setting_defaults` for blank settings; `clock` returns aware UTC datetimes for the scheduler.
+    `setting_defaults` for blank settings, and holds the keys (`HostKeys.from_environ`); `clock`
+    returns aware UTC datetimes for the scheduler.
     """
 
     def __init__(
@@ -654,20 +723,26 @@ class LocalFunctionsHost:
         setting_defaults: Mapping[str, str] | None = None,
         clock: Clock = utc_now,
     ) -> None:
+        environ = os.environ if environ is None else environ
         self._routes = _routes_from_app(app, route_prefix.strip("/"))
         # Before binding the port, so a bad schedule leaves nothing open behind it.
         timers = timers_from_functions(
-            _functions_of(app),
-            environ=os.environ if environ is None else environ,
-            defaults=setting_defaults or {},
+            _functions_of(app), environ=environ, defaults=setting_defaults or {}
         )
+        self._keys = HostKeys.from_environ(environ)
+        _log_keys(self._keys)
         self._scheduler = TimerScheduler(timers, clock=clock)
         # Most specific first, like ASP.NET routing: `items/new` wins over `items/{id}`.
         ordered = sorted(self._routes, key=lambda r: r.template.precedence)
         # Binds now, so port 0 works.
-        self._server = _Server((host, port), ordered, max_body_bytes, self._scheduler)
+        self._server = _Server((host, port), ordered, max_body_bytes, self._scheduler, self._keys)
         self._serving = False
         self._thread: threading.Thread | None = None
+
+    @property
+    def keys_enforced(self) -> bool:
+        """Whether LOCAL_FUNCTION_KEY or LOCAL_MASTER_KEY is set, so routes demand keys."""
+        return self._keys.enforced
 
     @property
     def routes(self) -> tuple[Route, ...]:
@@ -729,3 +804,20 @@ class LocalFunctionsHost:
         if self._thread is not None:
             self._thread.join()
             self._thread = None
+
+
+def _log_keys(keys: HostKeys) -> None:
+    if not keys.enforced:
+        return
+    # Which keys are set, never their values.
+    logger.info(
+        "function keys enforced: %s %s, %s %s",
+        FUNCTION_KEY_SETTING,
+        "set" if keys.function_key else "unset",
+        MASTER_KEY_SETTING,
+        "set" if keys.master_key else "unset",
+    )
+    if keys.master_key is None:
+        logger.warning(
+            "%s is not set: admin routes and /admin/functions answer 401", MASTER_KEY_SETTING
+        )

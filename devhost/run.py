@@ -229,7 +229,12 @@ def _banner(host: LocalFunctionsHost, storage: str, config: str, standin: list[s
         [
             "vi-failover local host (a development tool, never deployed)",
             f"  Listening        {host.url}",
-            "  Routes           (function keys are not enforced locally)",
+            "  Routes           "
+            + (
+                "(function and admin keys enforced: LOCAL_FUNCTION_KEY, LOCAL_MASTER_KEY)"
+                if host.keys_enforced
+                else "(keys not enforced; set LOCAL_FUNCTION_KEY / LOCAL_MASTER_KEY to enforce)"
+            ),
             *routes,
             *(["  Timers"] if timers else []),
             *timers,

@@ -28,6 +28,7 @@ from shared.api_views import (
     parse_limit,
     state_view,
 )
+from shared.auth import AlertAuthenticator, ForbiddenError, UnauthenticatedError
 from shared.errors import UnavailableError
 from shared.manual import UnknownAccountError, UnsafeTargetError
 from shared.service import AlertResult, Controller, UnknownGroupError
@@ -47,13 +48,23 @@ class BudgetExceededError(UnavailableError):
 class HttpApi:
     """The app's routes; the controller is built on first use, never at import."""
 
-    def __init__(self, settings: Settings, controller: Callable[[], Controller]) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        controller: Callable[[], Controller],
+        authenticator: AlertAuthenticator | None = None,
+    ) -> None:
         self._settings = settings
         self._controller = controller
+        self._authenticator = authenticator or AlertAuthenticator()
         self._workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="alert")
 
     def alerts(self, req: func.HttpRequest) -> func.HttpResponse:
         """POST /api/alerts: an action-group delivery."""
+        # Before the body is even looked at: a stranger learns nothing, and nothing is written.
+        refused = self._authenticate(req)
+        if refused is not None:
+            return refused
         declared = req.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > MAX_ALERT_BYTES:
             return _error(413, "PayloadTooLarge", f"alert body exceeds {MAX_ALERT_BYTES} bytes")
@@ -158,6 +169,23 @@ class HttpApi:
             log.warning("readiness tick skipped: %s", exc)
             return
         log.info("readiness tick done: %s", outcomes)
+
+    def _authenticate(self, req: func.HttpRequest) -> func.HttpResponse | None:
+        """None when the delivery may proceed, else the 401, 403 or 503 to answer."""
+        try:
+            self._authenticator.check(req.params, req.headers)
+        except UnauthenticatedError as exc:
+            log.warning("alert refused, 401: %s", exc)
+            challenge = {"WWW-Authenticate": "Bearer"} if self._authenticator.wants_bearer else None
+            return _json(401, {"error": "Unauthorized", "message": str(exc)}, challenge)
+        except ForbiddenError as exc:
+            log.warning("alert refused, 403: %s", exc)
+            return _error(403, "Forbidden", str(exc))
+        except UnavailableError as exc:
+            log.warning("alert not authenticated, answering 503: %s", exc)
+            body = {"error": "AuthUnavailable", "message": str(exc)}
+            return _json(503, body, self._retry_after())
+        return None
 
     def _within_budget(self, work: Callable[[], AlertResult]) -> AlertResult:
         """Run the alert's work, giving up after REQUEST_BUDGET_SECONDS with a retryable error.

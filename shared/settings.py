@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from shared.config import load_config
@@ -28,15 +28,25 @@ SETTING_NAMES = (
     "ARM_BASE_URL",
     "VI_BASE_URL",
     "ARM_STATIC_TOKEN",
+    "AZURE_CLIENT_ID",
     "PROBE_TIMEOUT_SECONDS",
     "PROBE_SLOW_MS",
     "NOTIFY_WEBHOOK_URL",
     "NOTIFY_TIMEOUT_SECONDS",
+    "ALERT_SHARED_SECRET",
+    "ALERT_AAD_TENANT_ID",
+    "ALERT_AAD_AUDIENCE",
+    "ALERT_AAD_AUTHORITY",
 )
 # The Functions host resolves %READINESS_SCHEDULE% itself; this is the value the infrastructure
 # deploys and the local host falls back to (NCRONTAB: every 5 minutes).
 READINESS_SCHEDULE_DEFAULT = "0 */5 * * * *"
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
+_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
+AAD_AUTHORITY_DEFAULT = "https://login.microsoftonline.com"
+# Shorter secrets in a URL are guessable; a function key is 56 characters.
+MIN_SHARED_SECRET_LENGTH = 16
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 
 
 class SettingsError(ValueError):
@@ -76,10 +86,26 @@ class Settings:
     arm_base_url: str = "https://management.azure.com"
     vi_base_url: str = "https://api.videoindexer.ai"
     arm_static_token: str | None = None  # development only: the local ARM stand-in
+    azure_client_id: str | None = None  # user-assigned identity for ARM (DefaultAzureCredential)
     probe_timeout_seconds: float = 5.0
     probe_slow_ms: int = 3000
     notify_webhook_url: str | None = None
     notify_timeout_seconds: float = 2.0
+    # Who may call POST /api/alerts besides holders of the function key; see shared.auth.
+    alert_shared_secret: str | None = field(default=None, repr=False)
+    alert_aad_tenant_id: str | None = None  # lower-case GUID
+    alert_aad_audience: str | None = None
+    alert_aad_authority: str = AAD_AUTHORITY_DEFAULT
+
+
+def is_secure_url(url: str) -> bool:
+    """True for an https URL with a host, or an http one on the loopback interface (tests)."""
+    parsed = urlsplit(url)
+    if not parsed.hostname:
+        return False
+    return parsed.scheme == "https" or (
+        parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS
+    )
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -93,6 +119,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             f"FAILOVER_TABLE: {table_name!r} is not a table name "
             "(3-63 letters and digits, starting with a letter)"
         )
+    tenant, audience = _aad(env)
     return Settings(
         config=load_config(raw_config),
         storage=_storage(env),
@@ -103,11 +130,59 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         arm_base_url=_url(env, "ARM_BASE_URL", "https://management.azure.com"),
         vi_base_url=_url(env, "VI_BASE_URL", "https://api.videoindexer.ai"),
         arm_static_token=env.get("ARM_STATIC_TOKEN", "").strip() or None,
+        azure_client_id=env.get("AZURE_CLIENT_ID", "").strip() or None,
         probe_timeout_seconds=_seconds(env, "PROBE_TIMEOUT_SECONDS", 5.0),
         probe_slow_ms=_integer(env, "PROBE_SLOW_MS", 3000, minimum=1),
         notify_webhook_url=_url(env, "NOTIFY_WEBHOOK_URL", "") or None,
         notify_timeout_seconds=_seconds(env, "NOTIFY_TIMEOUT_SECONDS", 2.0),
+        alert_shared_secret=_shared_secret(env),
+        alert_aad_tenant_id=tenant,
+        alert_aad_audience=audience,
+        alert_aad_authority=_authority(env),
     )
+
+
+def _shared_secret(env: Mapping[str, str]) -> str | None:
+    secret = env.get("ALERT_SHARED_SECRET", "").strip()
+    if not secret:
+        return None
+    # Only lengths are reported: the value must never reach a log.
+    if len(secret) < MIN_SHARED_SECRET_LENGTH:
+        raise SettingsError(
+            f"ALERT_SHARED_SECRET: {len(secret)} characters is too short; use a random value "
+            f"of at least {MIN_SHARED_SECRET_LENGTH} (e.g. python -c "
+            "'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return secret
+
+
+def _aad(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    tenant = env.get("ALERT_AAD_TENANT_ID", "").strip()
+    audience = env.get("ALERT_AAD_AUDIENCE", "").strip()
+    if bool(tenant) != bool(audience):
+        missing = "ALERT_AAD_AUDIENCE" if tenant else "ALERT_AAD_TENANT_ID"
+        raise SettingsError(
+            "ALERT_AAD_TENANT_ID and ALERT_AAD_AUDIENCE: the secure webhook needs both, "
+            f"and {missing} is not set"
+        )
+    if not tenant:
+        return None, None
+    if not _GUID.match(tenant):
+        raise SettingsError(f"ALERT_AAD_TENANT_ID: {tenant!r} is not a tenant id (a GUID)")
+    return tenant.lower(), audience
+
+
+def _authority(env: Mapping[str, str]) -> str:
+    raw = env.get("ALERT_AAD_AUTHORITY", "").strip()
+    if not raw:
+        return AAD_AUTHORITY_DEFAULT
+    parsed = urlsplit(raw)
+    if not is_secure_url(raw) or parsed.query or parsed.fragment:
+        raise SettingsError(
+            f"ALERT_AAD_AUTHORITY: {raw!r} is not an https URL without query "
+            "(http only for 127.0.0.1 or localhost)"
+        )
+    return raw.rstrip("/")
 
 
 def _url(env: Mapping[str, str], key: str, default: str) -> str:

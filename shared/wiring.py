@@ -20,6 +20,7 @@ from azure.data.tables import TableClient, TableServiceClient
 from requests.adapters import HTTPAdapter
 
 from shared.arm import ArmClient, StaticTokenCredential
+from shared.auth import AlertAuthenticator
 from shared.http_api import HttpApi
 from shared.notify import Notifier, NullNotifier, WebhookNotifier
 from shared.probe import AccountProber
@@ -42,7 +43,22 @@ def build_api(env: Mapping[str, str] | None = None) -> HttpApi:
         settings.table_name,
         settings.storage.describe(),
     )
-    return HttpApi(settings, _once(lambda: build_controller(settings)))
+    return HttpApi(
+        settings, _once(lambda: build_controller(settings)), alert_authenticator(settings)
+    )
+
+
+def alert_authenticator(settings: Settings) -> AlertAuthenticator:
+    """The ALERT_* checks on POST /api/alerts; built now, as it fetches no key until a token."""
+    authenticator = AlertAuthenticator.from_settings(settings)
+    if authenticator.configured:
+        log.info("alerts are authenticated by the function key and %s", authenticator.describe())
+    else:
+        log.warning(
+            "neither ALERT_SHARED_SECRET nor ALERT_AAD_TENANT_ID/ALERT_AAD_AUDIENCE is set: "
+            "the function key is the only guard on POST /api/alerts"
+        )
+    return authenticator
 
 
 def build_controller(settings: Settings) -> Controller:
@@ -75,7 +91,7 @@ def arm_credential(settings: Settings) -> TokenCredential:
     if settings.arm_static_token:
         log.warning("ARM_STATIC_TOKEN is set: using a fixed token (local development only)")
         return StaticTokenCredential(settings.arm_static_token)
-    return _default_credential(os.environ.get("AZURE_CLIENT_ID") or None)
+    return _default_credential(settings.azure_client_id)
 
 
 def _pooled_transport(timeout: float) -> RequestsTransport:

@@ -1,0 +1,356 @@
+// vi-failover: the controller that moves Video Indexer work to a standby account when Service
+// Health or Resource Health says the active one is impacted. See infra/README.md.
+//
+// Deploy it into a resource group in the SECONDARY region: the controller, its state, its
+// telemetry and its identity must keep working when the primary region is the one that failed.
+targetScope = 'resourceGroup'
+
+// ---------------------------------------------------------------------------------------------
+// Regions
+// ---------------------------------------------------------------------------------------------
+
+@description('ARM name of the primary Video Indexer region, e.g. eastus. Used for the accounts this template creates (deployVideoIndexerAccounts).')
+param primaryLocation string
+
+@description('ARM name of the secondary (standby) region, e.g. westus. The controller runs here by default, so it must offer Flex Consumption.')
+param secondaryLocation string
+
+// Not resourceGroup().location: the controller belongs in the secondary region whatever region
+// the resource group was created in, because an outage of the primary region is exactly when it
+// has to act.
+@description('Region of the controller: function app, state storage, monitoring, identity. Defaults to the secondary region.')
+param location string = secondaryLocation
+
+@description('Tags for every resource this template creates.')
+param tags object = {}
+
+// ---------------------------------------------------------------------------------------------
+// Video Indexer accounts
+// ---------------------------------------------------------------------------------------------
+
+@description('Resource ids of the existing Video Indexer accounts in priority order (primary first). They may live in other resource groups. Ignored when deployVideoIndexerAccounts is true.')
+param videoIndexerAccountIds array = []
+
+@description('Also create two Video Indexer accounts, in primaryLocation and secondaryLocation, each with its own storage account. For trials; production accounts are usually given by id.')
+param deployVideoIndexerAccounts bool = false
+
+@description('Name prefix of the accounts created with deployVideoIndexerAccounts; the region is appended.')
+param videoIndexerAccountPrefix string = 'vi-${uniqueString(resourceGroup().id)}'
+
+@description('Service Health display names of the accounts\' regions, e.g. East US and West US. Global is always added.')
+@minLength(1)
+param videoIndexerRegionDisplayNames array
+
+// ---------------------------------------------------------------------------------------------
+// Alert rules
+// ---------------------------------------------------------------------------------------------
+
+@description('Service Health ServiceName values that mean Video Indexer (exact display names).')
+param serviceHealthServiceNames array = [
+  'Video Indexer'
+  'Azure Video Indexer'
+  'Azure AI Video Indexer'
+]
+
+@description('Service Health incident types the alert rule sends to the controller.')
+@allowed([
+  'Incident'
+  'Maintenance'
+  'Informational'
+  'ActionRequired'
+  'Security'
+])
+param serviceHealthIncidentTypes array = [
+  'Incident'
+]
+
+@description('Deliver alerts through a secure webhook (Microsoft Entra ID token) instead of the Azure Function receiver.')
+param useSecureWebhook bool = false
+
+@description('With useSecureWebhook: object id of the app registration (service principal) the action group gets tokens for.')
+param secureWebhookObjectId string = ''
+
+@description('With useSecureWebhook: Application ID URI of that app registration; the tokens\' audience.')
+param secureWebhookIdentifierUri string = ''
+
+@description('With useSecureWebhook: tenant of that app registration.')
+param secureWebhookTenantId string = subscription().tenantId
+
+@description('Optional shared secret the alert deliveries carry as ?token= (ALERT_SHARED_SECRET); at least 16 characters.')
+@secure()
+param alertSharedSecret string = ''
+
+// ---------------------------------------------------------------------------------------------
+// The app and its settings
+// ---------------------------------------------------------------------------------------------
+
+@description('Name of the function app; part of its host name, so globally unique.')
+param functionAppName string = 'vi-failover-${uniqueString(resourceGroup().id)}'
+
+@description('Name of the group in FAILOVER_CONFIG.')
+param failoverGroupName string = 'default'
+
+@description('FAILOVER_CONFIG policy, as in the README\'s policy table; empty: the app\'s defaults.')
+param failoverPolicy object = {}
+
+@description('Name of the state table (FAILOVER_TABLE).')
+param stateTableName string = 'FailoverState'
+
+@description('Replication of the state storage account. RA-GZRS needs a region with availability zones; use RA-GRS elsewhere (e.g. West US).')
+@allowed([
+  'Standard_RAGZRS'
+  'Standard_RAGRS'
+])
+param stateStorageSku string = 'Standard_RAGZRS'
+
+@description('Principal (object) ids of client apps that read the active-account entity straight from the table (Storage Table Data Reader).')
+param stateReaderPrincipalIds array = []
+
+@description('NCRONTAB schedule of the readiness timer (READINESS_SCHEDULE).')
+param readinessSchedule string = '0 */5 * * * *'
+
+@description('Teams or Slack webhook for moves and blocks (NOTIFY_WEBHOOK_URL); empty: no notifications.')
+@secure()
+param notifyWebhookUrl string = ''
+
+@description('ACTIVE_ACCOUNT_MAX_AGE: Cache-Control max-age of GET /api/active-account, in seconds.')
+@minValue(0)
+param activeAccountMaxAge int = 10
+
+@description('STORAGE_TIMEOUT_SECONDS: connect and read timeout of each storage call.')
+@minValue(1)
+@maxValue(60)
+param storageTimeoutSeconds int = 3
+
+@description('RETRY_AFTER_SECONDS: the Retry-After header of a 503.')
+@minValue(1)
+param retryAfterSeconds int = 10
+
+@description('PROBE_TIMEOUT_SECONDS: connect and read timeout of each readiness probe call.')
+@minValue(1)
+@maxValue(60)
+param probeTimeoutSeconds int = 5
+
+@description('PROBE_SLOW_MS: a VI API answer slower than this makes an account degraded.')
+@minValue(1)
+param probeSlowMs int = 3000
+
+@description('NOTIFY_TIMEOUT_SECONDS: timeout of each notification attempt.')
+@minValue(1)
+@maxValue(60)
+param notifyTimeoutSeconds int = 2
+
+@description('ARM_BASE_URL: Azure Resource Manager endpoint; this cloud\'s by default.')
+param armBaseUrl string = environment().resourceManager
+
+@description('VI_BASE_URL: Video Indexer API endpoint.')
+param viBaseUrl string = 'https://api.videoindexer.ai'
+
+// ---------------------------------------------------------------------------------------------
+// Flex Consumption and monitoring
+// ---------------------------------------------------------------------------------------------
+
+@description('Flex Consumption: most instances the app scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 40
+
+@description('Flex Consumption: memory of each instance, in MB.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Flex Consumption: always-ready instances for the HTTP functions; 0 scales to zero (a cold start costs seconds of the action group\'s 10).')
+@minValue(0)
+param alwaysReadyInstances int = 0
+
+@description('Log Analytics retention, in days.')
+@minValue(30)
+@maxValue(730)
+param logRetentionDays int = 30
+
+// ---------------------------------------------------------------------------------------------
+// Derived values
+// ---------------------------------------------------------------------------------------------
+
+var suffix = uniqueString(resourceGroup().id, functionAppName)
+var primaryAccountName = '${videoIndexerAccountPrefix}-${primaryLocation}'
+var secondaryAccountName = '${videoIndexerAccountPrefix}-${secondaryLocation}'
+var createdAccountIds = [
+  resourceId('Microsoft.VideoIndexer/accounts', primaryAccountName)
+  resourceId('Microsoft.VideoIndexer/accounts', secondaryAccountName)
+]
+var accountIds = deployVideoIndexerAccounts ? createdAccountIds : videoIndexerAccountIds
+var deploymentStorageName = 'stvifdeploy${suffix}'
+
+// accountId and location are left out: the app reads them from ARM on first use (README,
+// "FAILOVER_CONFIG"), so this template needs nothing but the resource ids.
+var configAccounts = [for id in accountIds: {
+  name: last(split(id, '/'))
+  resourceId: id
+}]
+var failoverConfig = string({
+  groups: [
+    {
+      name: failoverGroupName
+      accounts: configAccounts
+      policy: {}
+    }
+  ]
+  policy: failoverPolicy
+})
+
+// ---------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------
+
+// One user-assigned identity for everything the app reaches: state table, host storage,
+// deployment package, Application Insights and the VI accounts. It outlives the app, so role
+// assignments survive a re-created function app.
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: 'id-${functionAppName}'
+  location: location
+  tags: tags
+}
+
+module videoIndexerPrimary 'modules/video-indexer.bicep' = if (deployVideoIndexerAccounts) {
+  name: 'vi-failover-vi-primary'
+  params: {
+    accountName: primaryAccountName
+    storageAccountName: 'stvip${suffix}'
+    location: primaryLocation
+    tags: tags
+  }
+}
+
+module videoIndexerSecondary 'modules/video-indexer.bicep' = if (deployVideoIndexerAccounts) {
+  name: 'vi-failover-vi-secondary'
+  params: {
+    accountName: secondaryAccountName
+    storageAccountName: 'stvis${suffix}'
+    location: secondaryLocation
+    tags: tags
+  }
+}
+
+module stateStorage 'modules/state-storage.bicep' = {
+  name: 'vi-failover-state'
+  params: {
+    name: 'stvifstate${suffix}'
+    location: location
+    sku: stateStorageSku
+    tableName: stateTableName
+    appPrincipalId: identity.properties.principalId
+    readerPrincipalIds: stateReaderPrincipalIds
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'vi-failover-monitoring'
+  params: {
+    name: functionAppName
+    location: location
+    principalId: identity.properties.principalId
+    retentionInDays: logRetentionDays
+    tags: tags
+  }
+}
+
+// Reader and Contributor on every account, each in its own resource group (and subscription).
+module accountAccess 'modules/vi-account-access.bicep' = [for (id, i) in accountIds: {
+  name: 'vi-failover-access-${i}-${suffix}'
+  scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
+  params: {
+    accountName: last(split(id, '/'))
+    principalId: identity.properties.principalId
+  }
+  dependsOn: [
+    videoIndexerPrimary
+    videoIndexerSecondary
+  ]
+}]
+
+// Every name here is one the app reads (shared/settings.py SETTING_NAMES) or one the Functions
+// platform reads; tests/test_infra.py keeps the two lists from drifting apart.
+var appSettings = union({
+  FAILOVER_CONFIG: failoverConfig
+  FailoverStorage__tableServiceUri: stateStorage.outputs.tablePrimaryEndpoint
+  FailoverStorage__clientId: identity.properties.clientId
+  AZURE_CLIENT_ID: identity.properties.clientId
+  FAILOVER_TABLE: stateTableName
+  READINESS_SCHEDULE: readinessSchedule
+  ACTIVE_ACCOUNT_MAX_AGE: string(activeAccountMaxAge)
+  STORAGE_TIMEOUT_SECONDS: string(storageTimeoutSeconds)
+  RETRY_AFTER_SECONDS: string(retryAfterSeconds)
+  PROBE_TIMEOUT_SECONDS: string(probeTimeoutSeconds)
+  PROBE_SLOW_MS: string(probeSlowMs)
+  NOTIFY_TIMEOUT_SECONDS: string(notifyTimeoutSeconds)
+  ARM_BASE_URL: armBaseUrl
+  VI_BASE_URL: viBaseUrl
+  APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identity.properties.clientId};Authorization=AAD'
+  AzureWebJobsStorage__accountName: deploymentStorageName
+  AzureWebJobsStorage__credential: 'managedidentity'
+  AzureWebJobsStorage__clientId: identity.properties.clientId
+}, empty(notifyWebhookUrl) ? {} : {
+  NOTIFY_WEBHOOK_URL: notifyWebhookUrl
+}, empty(alertSharedSecret) ? {} : {
+  ALERT_SHARED_SECRET: alertSharedSecret
+}, useSecureWebhook ? {
+  ALERT_AAD_TENANT_ID: secureWebhookTenantId
+  ALERT_AAD_AUDIENCE: secureWebhookIdentifierUri
+  ALERT_AAD_AUTHORITY: environment().authentication.loginEndpoint
+} : {})
+
+module functionApp 'modules/function-app.bicep' = {
+  name: 'vi-failover-app'
+  params: {
+    name: functionAppName
+    location: location
+    identityId: identity.id
+    principalId: identity.properties.principalId
+    deploymentStorageName: deploymentStorageName
+    appSettings: appSettings
+    maximumInstanceCount: maximumInstanceCount
+    instanceMemoryMB: instanceMemoryMB
+    alwaysReadyInstances: alwaysReadyInstances
+    tags: tags
+  }
+}
+
+module alerts 'modules/alerts.bicep' = {
+  name: 'vi-failover-alerts'
+  params: {
+    name: functionAppName
+    functionAppName: functionApp.outputs.name
+    functionAppId: functionApp.outputs.id
+    functionAppHostName: functionApp.outputs.defaultHostName
+    accountIds: accountIds
+    regionDisplayNames: videoIndexerRegionDisplayNames
+    serviceNames: serviceHealthServiceNames
+    incidentTypes: serviceHealthIncidentTypes
+    useSecureWebhook: useSecureWebhook
+    secureWebhookObjectId: secureWebhookObjectId
+    secureWebhookIdentifierUri: secureWebhookIdentifierUri
+    secureWebhookTenantId: secureWebhookTenantId
+    alertSharedSecret: alertSharedSecret
+    tags: tags
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Outputs
+// ---------------------------------------------------------------------------------------------
+
+output functionAppName string = functionApp.outputs.name
+output functionAppUrl string = 'https://${functionApp.outputs.defaultHostName}/api'
+output stateTablePrimaryEndpoint string = stateStorage.outputs.tablePrimaryEndpoint
+// Read-only, in the state region's pair: apps can still read the flag when that region is down.
+output stateTableSecondaryEndpoint string = stateStorage.outputs.tableSecondaryEndpoint
+output identityClientId string = identity.properties.clientId
+output identityPrincipalId string = identity.properties.principalId
+output actionGroupId string = alerts.outputs.actionGroupId

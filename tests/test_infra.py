@@ -1,0 +1,502 @@
+"""The Bicep in infra/: it parses offline, and it agrees with the app, the spec and its README.
+
+No Bicep CLI can be installed here, so pycep-parser reads the templates into JSON-like trees and
+these tests make structural assertions on them. Identifiers and string literals look alike in
+those trees (`location` and `'location'` both become "location"); the assertions are written
+so that this cannot make them pass by accident.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+from typing import Any, cast
+
+import pytest
+from lark.exceptions import LarkError
+from pycep import BicepParser
+
+from shared.settings import READINESS_SCHEDULE_DEFAULT, SETTING_NAMES, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+INFRA = ROOT / "infra"
+MAIN = INFRA / "main.bicep"
+PARAMETERS_FILE = INFRA / "main.parameters.json"
+INFRA_README = INFRA / "README.md"
+BICEP_FILES = sorted(INFRA.rglob("*.bicep"))
+
+# shared/spec/azure.md, "Infra API versions and ids" (Log Analytics: its current stable version).
+APPROVED_API_VERSIONS = {
+    "Microsoft.Storage/storageAccounts": {"2025-01-01"},
+    "Microsoft.Storage/storageAccounts/blobServices": {"2025-01-01"},
+    "Microsoft.Storage/storageAccounts/blobServices/containers": {"2025-01-01"},
+    "Microsoft.Storage/storageAccounts/tableServices": {"2025-01-01"},
+    "Microsoft.Storage/storageAccounts/tableServices/tables": {"2025-01-01"},
+    "Microsoft.Insights/actionGroups": {"2023-01-01"},
+    "Microsoft.Insights/activityLogAlerts": {"2020-10-01"},
+    "Microsoft.Insights/components": {"2020-02-02"},
+    "Microsoft.Web/serverfarms": {"2024-04-01"},
+    "Microsoft.Web/sites": {"2024-04-01"},
+    "Microsoft.ManagedIdentity/userAssignedIdentities": {"2023-01-31"},
+    "Microsoft.Authorization/roleAssignments": {"2022-04-01"},
+    "Microsoft.VideoIndexer/accounts": {"2025-04-01"},
+    "Microsoft.OperationalInsights/workspaces": {"2023-09-01"},
+}
+# The built-in roles' real ids (spec/azure.md); every one of them is granted somewhere.
+ROLE_IDS = {
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+    "76199698-9eea-4c19-bc75-cec21354c6b6": "Storage Table Data Reader",
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
+    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+}
+# Settings the app reads that the deployment deliberately leaves unset, and why.
+NOT_DEPLOYED = {
+    "ARM_STATIC_TOKEN": "development only: a fixed bearer token for the local ARM stand-in",
+    "FailoverStorage": "a connection string (Azurite, tests); Azure uses the identity form",
+    "AzureWebJobsStorage": "a connection string; Azure uses the identity-based form below",
+}
+# Settings the Functions platform (or, for AZURE_CLIENT_ID, azure-identity) reads, not the app.
+PLATFORM_SETTINGS = {
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING",
+    "AzureWebJobsStorage__accountName",
+    "AzureWebJobsStorage__credential",
+    "AzureWebJobsStorage__clientId",
+}
+SERVICE_NAMES = ["Video Indexer", "Azure Video Indexer", "Azure AI Video Indexer"]
+MINIMAL_ENV = {
+    "FAILOVER_CONFIG": (ROOT / "devhost" / "demo-config.json").read_text(),
+    "FailoverStorage": "UseDevelopmentStorage=true",
+}
+
+
+class BicepSyntaxError(Exception):
+    """A .bicep file does not parse; the message names the file and the parser's complaint."""
+
+
+@cache
+def _parser() -> BicepParser:
+    return BicepParser()
+
+
+@cache
+def bicep(path: Path) -> dict[str, Any]:
+    """The parsed template, as pycep-parser's JSON-like tree."""
+    try:
+        tree = _parser().parse(file_path=path)
+    except (LarkError, ValueError) as exc:
+        raise BicepSyntaxError(f"{path.relative_to(ROOT)}: {exc}") from exc
+    return cast("dict[str, Any]", tree)
+
+
+def walk(node: Any) -> Iterator[dict[str, Any]]:
+    """Every object in a tree, depth first."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from walk(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from walk(item)
+
+
+def body(element: dict[str, Any]) -> dict[str, Any]:
+    """A resource's or module's body, under its loop or condition if it has one."""
+    config = cast("dict[str, Any]", element["config"])
+    while "config" in config and ("loop_type" in config or "condition" in config):
+        config = config["config"]
+    return config
+
+
+def dotted(node: Any) -> str:
+    """`a.b.c` for a chain of property accessors; identifiers as they are."""
+    if isinstance(node, str):
+        return node
+    operator = node["operator"]
+    assert "property_accessor" == operator["type"]
+    operands = operator["operands"]
+    return f"{dotted(operands['operand_1'])}.{dotted(operands['operand_2'])}"
+
+
+def function_args(node: Any, name: str) -> list[Any]:
+    """The arguments of a call to the function pycep names `name`, in order."""
+    assert isinstance(node, dict), f"expected a call to {name}, got {node!r}"
+    assert "function" in node, f"expected a call to {name}, got {node!r}"
+    assert name == node["function"]["type"]
+    return list(node["function"]["parameters"].values())
+
+
+def resolve(doc: dict[str, Any], node: Any) -> Any:
+    """A variable's value in place of its name."""
+    variables = doc.get("variables", {})
+    while isinstance(node, str) and node in variables:
+        node = variables[node]["value"]
+    return node
+
+
+def object_entries(node: Any) -> Iterator[tuple[str, Any]]:
+    """The entries of the literal objects in `union(...)` and `cond ? {...} : {...}`."""
+    if not isinstance(node, dict):
+        return
+    if "function" in node:
+        for arg in node["function"]["parameters"].values():
+            yield from object_entries(arg)
+    elif "operator" in node:
+        operands = node["operator"]["operands"]
+        yield from object_entries(operands.get("true_value"))
+        yield from object_entries(operands.get("false_value"))
+    else:
+        yield from node.items()
+
+
+def resources() -> Iterator[tuple[Path, dict[str, Any], str, dict[str, Any]]]:
+    """(file, its tree, symbolic name, resource) for every resource in every file."""
+    for path in BICEP_FILES:
+        doc = bicep(path)
+        for name, resource in doc.get("resources", {}).items():
+            yield path, doc, name, resource
+
+
+def resources_of(type_: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """(file tree, body) of every resource of one type."""
+    return [(doc, body(res)) for _, doc, _, res in resources() if type_ == res["type"]]
+
+
+def leaves(condition: Any) -> dict[str, dict[str, Any]]:
+    """An alert rule condition's leaf conditions by field (anyOf and loops included)."""
+    found: dict[str, dict[str, Any]] = {}
+    for node in walk(condition):
+        if "field" in node:
+            found.setdefault(node["field"], node)
+    return found
+
+
+def leaf_values(condition: Any, field: str) -> set[str]:
+    """Every `equals` value the condition compares `field` with."""
+    return {node["equals"] for node in walk(condition) if field == node.get("field")}
+
+
+def alert_rule(category: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The activity log alert rule whose condition is on `category`."""
+    (rule,) = [
+        (doc, res)
+        for doc, res in resources_of("Microsoft.Insights/activityLogAlerts")
+        if category == leaves(res["properties"]["condition"])["category"]["equals"]
+    ]
+    return rule
+
+
+def main_params() -> dict[str, dict[str, Any]]:
+    """main.bicep's parameters."""
+    return cast("dict[str, dict[str, Any]]", bicep(MAIN)["parameters"])
+
+
+def main_module(name: str) -> dict[str, Any]:
+    """The body of one module call in main.bicep."""
+    return body(bicep(MAIN)["modules"][name])
+
+
+def app_settings() -> dict[str, Any]:
+    """The app settings main.bicep deploys: name to value expression."""
+    return dict(object_entries(resolve(bicep(MAIN), "appSettings")))
+
+
+@pytest.mark.parametrize("path", BICEP_FILES, ids=[str(p.relative_to(INFRA)) for p in BICEP_FILES])
+def test_every_bicep_file_parses(path: Path) -> None:
+    """Each template parses; a failure names the file and the parser's error."""
+    try:
+        doc = bicep(path)
+    except BicepSyntaxError as exc:
+        pytest.fail(str(exc), pytrace=False)
+
+    assert doc.get("resources") or doc.get("modules")
+
+
+def test_every_resource_uses_an_approved_type_and_api_version() -> None:
+    """Types and api-versions come from the spec's list, nothing else."""
+    unapproved = [
+        f"{path.relative_to(INFRA)}: {name} {res['type']}@{res['api_version']}"
+        for path, _, name, res in resources()
+        if res["api_version"] not in APPROVED_API_VERSIONS.get(res["type"], set())
+    ]
+
+    assert [] == unapproved
+
+
+def test_role_assignments_use_the_real_role_ids_and_deterministic_names() -> None:
+    """Every assignment is named guid(scope id, principal, role) and grants a spec role."""
+    granted = set()
+    for doc, res in resources_of("Microsoft.Authorization/roleAssignments"):
+        scope_id, principal, role = function_args(res["name"], "guid")
+        role_definition = function_args(
+            res["properties"]["roleDefinitionId"], "subscription_resource_id"
+        )
+        role_id = resolve(doc, role)
+
+        assert (f"{res['scope']}.id", res["properties"]["principalId"]) == (
+            dotted(scope_id),
+            principal,
+        )
+        assert ["Microsoft.Authorization/roleDefinitions", role] == role_definition[:2]
+        assert role_id in ROLE_IDS, f"{role_id!r} is not a role id from spec/azure.md"
+        granted.add(role_id)
+
+    assert set(ROLE_IDS) == granted
+
+
+def test_role_ids_are_named_in_a_comment() -> None:
+    """The line above each role id's variable names the role."""
+    declared = {}
+    for path in BICEP_FILES:
+        pattern = r"^// (?P<comment>.*)\nvar \w+ = '(?P<role>[0-9a-f-]{36})'$"
+        for match in re.finditer(pattern, path.read_text(), re.MULTILINE):
+            declared[match["role"]] = match["comment"]
+
+    assert set(ROLE_IDS) == set(declared)
+    assert [] == [
+        (role_id, comment)
+        for role_id, comment in declared.items()
+        if not comment.startswith(ROLE_IDS[role_id])
+    ]
+
+
+def test_service_health_rule_matches_video_indexer_in_the_accounts_regions_and_global() -> None:
+    """ServiceHealth category, incident types, service names, and regions plus Global."""
+    doc, rule = alert_rule("ServiceHealth")
+    condition = leaves(rule["properties"]["condition"])
+    regions = resolve(
+        doc,
+        condition["properties.impactedServices[*].ImpactedRegions[*].RegionName"]["containsAny"],
+    )
+    (scope,) = rule["properties"]["scopes"]
+    scope_owner, scope_property = scope["operator"]["operands"].values()
+
+    assert {
+        "category",
+        "properties.incidentType",
+        "properties.impactedServices[*].ServiceName",
+        "properties.impactedServices[*].ImpactedRegions[*].RegionName",
+    } == set(condition)
+    assert "containsAny" in condition["properties.impactedServices[*].ServiceName"]
+    assert ["regionDisplayNames", ["Global"]] == function_args(regions, "union")
+    assert ("global", "subscription", "id") == (
+        rule["location"],
+        scope_owner["function"]["type"],
+        scope_property,
+    )
+
+
+def test_main_feeds_the_service_health_rule_its_documented_defaults() -> None:
+    """Service names, incident types and regions flow from main.bicep's parameters."""
+    params = main_params()
+    alerts = main_module("alerts")["params"]
+
+    assert SERVICE_NAMES == params["serviceHealthServiceNames"]["default"]
+    assert ["Incident"] == params["serviceHealthIncidentTypes"]["default"]
+    assert (
+        "serviceHealthServiceNames",
+        "serviceHealthIncidentTypes",
+        "videoIndexerRegionDisplayNames",
+    ) == (alerts["serviceNames"], alerts["incidentTypes"], alerts["regionDisplayNames"])
+
+
+def test_resource_health_rule_watches_the_accounts_for_unavailable_and_degraded() -> None:
+    """The rule names the VI resource type, each account, and both bad states (in and out)."""
+    _, rule = alert_rule("ResourceHealth")
+    condition = rule["properties"]["condition"]
+    bad = {"Unavailable", "Degraded"}
+
+    assert {"Microsoft.VideoIndexer/accounts"} == leaf_values(condition, "resourceType")
+    assert {"accountId"} == leaf_values(condition, "resourceId")
+    assert bad == leaf_values(condition, "properties.currentHealthStatus")
+    assert bad == leaf_values(condition, "properties.previousHealthStatus")
+
+
+def test_action_group_is_global_and_posts_the_common_schema_to_the_alerts_function() -> None:
+    """Location Global; both receiver kinds use the common schema and the alerts route."""
+    ((doc, group),) = resources_of("Microsoft.Insights/actionGroups")
+    properties = group["properties"]
+    receivers = [node for node in walk(properties) if "useCommonAlertSchema" in node]
+    (function_receiver,) = [r for r in receivers if "functionName" in r]
+    (webhook,) = [r for r in receivers if "serviceUri" in r]
+    url = resolve(doc, function_receiver["httpTriggerUrl"])
+
+    assert "Global" == group["location"]
+    assert [True, True] == [r["useCommonAlertSchema"] for r in receivers]
+    assert ("alerts", True) == (function_receiver["functionName"], webhook["useAadAuth"])
+    assert webhook["serviceUri"] == function_receiver["httpTriggerUrl"]
+    assert url.startswith("https://${functionAppHostName}/api/alerts?code=${")
+    assert re.search(
+        r'@app\.function_name\("alerts"\)\n@app\.route\(route="alerts"',
+        (ROOT / "function_app.py").read_text(),
+    )
+
+
+def test_app_settings_are_exactly_the_ones_the_app_reads_plus_platform_ones() -> None:
+    """Bicep deploys every app setting but the exempt ones, and no unknown name."""
+    expected = (set(SETTING_NAMES) - set(NOT_DEPLOYED)) | PLATFORM_SETTINGS
+
+    assert set(NOT_DEPLOYED) <= set(SETTING_NAMES), "an exemption names a setting that is gone"
+    assert sorted(expected) == sorted(app_settings())
+    assert "appSettings" == main_module("functionApp")["params"]["appSettings"]
+
+
+def test_readiness_schedule_default_is_the_apps() -> None:
+    """READINESS_SCHEDULE comes from a parameter whose default is the app's own."""
+    param = app_settings()["READINESS_SCHEDULE"]
+
+    assert READINESS_SCHEDULE_DEFAULT == main_params()[param]["default"]
+
+
+def test_tuning_defaults_in_bicep_change_nothing_in_the_app() -> None:
+    """Settings deployed from literal parameter defaults parse to the app's own defaults."""
+    params = main_params()
+    env = {}
+    for name, expression in app_settings().items():
+        value = expression
+        if isinstance(value, dict) and "string" == value.get("function", {}).get("type"):
+            (value,) = function_args(value, "string")
+        default = params.get(value, {}).get("default") if isinstance(value, str) else None
+        if isinstance(default, str | int) and not isinstance(default, bool):
+            env[name] = str(default)
+
+    assert {"ACTIVE_ACCOUNT_MAX_AGE", "PROBE_SLOW_MS", "FAILOVER_TABLE", "VI_BASE_URL"} <= set(env)
+    assert load_settings(MINIMAL_ENV) == load_settings(MINIMAL_ENV | env)
+
+
+def test_parameters_file_names_only_template_parameters_and_all_required_ones() -> None:
+    """main.parameters.json ⊆ the template's parameters ⊇ those without a default."""
+    document = json.loads(PARAMETERS_FILE.read_text())
+    given = set(document["parameters"])
+    params = main_params()
+    required = {name for name, spec in params.items() if spec["default"] is None}
+
+    assert "deploymentParameters.json#" in document["$schema"]
+    assert set() == given - set(params)
+    assert set() == required - given
+
+
+def test_parameters_file_values_respect_allowed_lists() -> None:
+    """A value given for a parameter with @allowed is one of the allowed values."""
+    given = json.loads(PARAMETERS_FILE.read_text())["parameters"]
+    params = main_params()
+    rejected = []
+    for name, entry in given.items():
+        for decorator in params[name]["decorators"]:
+            if "allowed" != decorator["type"]:
+                continue
+            values = entry["value"] if isinstance(entry["value"], list) else [entry["value"]]
+            rejected += [(name, v) for v in values if v not in decorator["argument"]]
+
+    assert [] == rejected
+
+
+def readme_parameter_tokens() -> list[str]:
+    """The tokens after each --parameters in infra/README.md's shell commands."""
+    text = INFRA_README.read_text()
+    tokens: list[str] = []
+    for block in re.findall(r"```bash\n(.*?)```", text, re.DOTALL):
+        for command in block.replace("\\\n", " ").splitlines():
+            words = shlex.split(command, comments=True)
+            for i, word in enumerate(words):
+                if "--parameters" == word:
+                    following = words[i + 1 :]
+                    end = next((j for j, w in enumerate(following) if w.startswith("--")), None)
+                    tokens += following[:end]
+    return tokens
+
+
+def test_readme_commands_name_only_template_parameters() -> None:
+    """Every --parameters name=value in infra/README.md is a main.bicep parameter."""
+    tokens = readme_parameter_tokens()
+    files = [t for t in tokens if t.startswith("@")]
+    names = [t.partition("=")[0] for t in tokens if not t.startswith("@")]
+
+    assert ["@infra/main.parameters.json"] == sorted(set(files))
+    assert names, "the README shows no --parameters name=value"
+    assert [] == [n for n in names if n not in main_params()]
+
+
+def test_readme_describes_every_parameter() -> None:
+    """infra/README.md mentions each main.bicep parameter by name."""
+    text = INFRA_README.read_text()
+
+    assert [] == [name for name in main_params() if f"`{name}`" not in text]
+
+
+def test_controller_runs_in_the_secondary_region_by_default() -> None:
+    """location defaults to the required secondaryLocation and places the app and its state."""
+    params = main_params()
+    doc = bicep(MAIN)
+
+    assert ("secondaryLocation", None) == (
+        params["location"]["default"],
+        params["secondaryLocation"]["default"],
+    )
+    assert ["location"] * 4 == [
+        main_module("functionApp")["params"]["location"],
+        main_module("stateStorage")["params"]["location"],
+        main_module("monitoring")["params"]["location"],
+        body(doc["resources"]["identity"])["location"],
+    ]
+
+
+def test_function_app_is_flex_consumption_python_311_with_identity_deployment_storage() -> None:
+    """FC1 plan, Linux function app, python 3.11, package read with the managed identity."""
+    ((_, plan),) = resources_of("Microsoft.Web/serverfarms")
+    ((_, site),) = resources_of("Microsoft.Web/sites")
+    config = site["properties"]["functionAppConfig"]
+
+    assert {"name": "FC1", "tier": "FlexConsumption"} == plan["sku"]
+    assert "functionapp,linux" == site["kind"]
+    assert {"name": "python", "version": "3.11"} == config["runtime"]
+    assert ("blobContainer", "UserAssignedIdentity") == (
+        config["deployment"]["storage"]["type"],
+        config["deployment"]["storage"]["authentication"]["type"],
+    )
+
+
+def test_state_storage_is_geo_redundant_and_entra_id_only() -> None:
+    """RA-GZRS by default, no shared keys, TLS 1.2, HTTPS only, both table endpoints output."""
+    module = bicep(INFRA / "modules" / "state-storage.bicep")
+    storage = body(module["resources"]["storage"])["properties"]
+    outputs = module["outputs"]
+
+    assert "Standard_RAGZRS" == main_params()["stateStorageSku"]["default"]
+    assert (False, "TLS1_2", True) == (
+        storage["allowSharedKeyAccess"],
+        storage["minimumTlsVersion"],
+        storage["supportsHttpsTrafficOnly"],
+    )
+    assert (
+        "storage.properties.primaryEndpoints.table",
+        "storage.properties.secondaryEndpoints.table",
+    ) == (
+        dotted(outputs["tablePrimaryEndpoint"]["value"]),
+        dotted(outputs["tableSecondaryEndpoint"]["value"]),
+    )
+
+
+def test_main_outputs_what_operators_and_apps_need() -> None:
+    """App name and URL, both table endpoints, the identity's ids and the action group."""
+    outputs = bicep(MAIN)["outputs"]
+
+    assert {
+        "functionAppName",
+        "functionAppUrl",
+        "stateTablePrimaryEndpoint",
+        "stateTableSecondaryEndpoint",
+        "identityClientId",
+        "identityPrincipalId",
+        "actionGroupId",
+    } == set(outputs)
+    assert (
+        "https://${functionApp.outputs.defaultHostName}/api" == outputs["functionAppUrl"]["value"]
+    )
