@@ -17,7 +17,7 @@ from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from shared.alerts import parse_alert_body
 from shared.decide import (
@@ -47,9 +47,12 @@ from shared.store import UNMATCHED, ConflictError, StateStore, StoreUnavailableE
 from shared.tick import decide_tick, with_probes
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_ATTEMPTS = 8  # conditional-write retries per group before answering 503
 CONFLICT_BACKOFF_SECONDS = 0.01
+# Groups an alert touches are applied this many at a time (storage round trips, not CPU).
+FANOUT_WORKERS = 16
 MAX_PARALLEL_PROBES = 8  # the VI API allows 10 requests/s per account; probes are per account
 # A pre-flight probe must leave the alert's answer well inside the action group's 10 s.
 PREFLIGHT_SECONDS = 3.0
@@ -107,6 +110,9 @@ class Controller:
         self._notifier = notifier or NullNotifier()
         self._preflight_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="preflight")
         self._notify_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="notify")
+        self._fanout_pool = ThreadPoolExecutor(
+            max_workers=FANOUT_WORKERS, thread_name_prefix="group"
+        )
         self._seeded = threading.Event()
         self._seed_lock = threading.Lock()
 
@@ -118,10 +124,12 @@ class Controller:
             return self._ignore(parsed.reason, parsed.alert_kind, delivery)
         self.ensure_seeded()
         tracking = set(self.store.groups_tracking(parsed.key))
-        decisions = []
-        for group in self.config.groups:
-            if group.name in tracking or impacted_accounts(parsed, group):
-                decisions.append(self._apply_signal(parsed, group, delivery))
+        touched = [
+            g for g in self.config.groups if g.name in tracking or impacted_accounts(parsed, g)
+        ]
+        decisions = self._for_each_group(
+            touched, lambda group: self._apply_signal(parsed, group, delivery)
+        )
         if not decisions:
             return self._ignore(_unmatched_reason(parsed, self.config), parsed.kind.value, delivery)
         self._await_notifications([self._notify(d) for d in decisions], NOTIFY_WAIT_SECONDS)
@@ -224,19 +232,37 @@ class Controller:
         with self._seed_lock:
             if self._seeded.is_set():
                 return
-            for group in self.config.groups:
-                state = self.store.load_group(group.name)
-                if state is None:
-                    self._save_initial(group)
-                elif group.account(state.active) is None:
-                    log.warning(
-                        "group %s: active account %s is no longer configured; moving to %s",
-                        group.name,
-                        state.active,
-                        group.accounts[0].name,
-                    )
-                    self._save_initial(group, previous=state)
+            stored = self.store.active_accounts()
+            stale = [
+                g
+                for g in self.config.groups
+                if g.name not in stored or g.account(stored[g.name]) is None
+            ]
+            self._for_each_group(stale, self._seed)
             self._seeded.set()
+
+    def _seed(self, group: Group) -> None:
+        state = self.store.load_group(group.name)
+        if state is None:
+            self._save_initial(group)
+        elif group.account(state.active) is None:
+            log.warning(
+                "group %s: active account %s is no longer configured; moving to %s",
+                group.name,
+                state.active,
+                group.accounts[0].name,
+            )
+            self._save_initial(group, previous=state)
+
+    def _for_each_group(self, groups: list[Group], work: Callable[[Group], T]) -> list[T]:
+        """Run `work` for each group, in parallel when there are several: groups are
+        independent (own partition, own conditional write). The first error is raised once
+        every group has finished, so none is left half-tried."""
+        if len(groups) <= 1:
+            return [work(g) for g in groups]
+        futures = [self._fanout_pool.submit(work, g) for g in groups]
+        wait(futures)
+        return [f.result() for f in futures]
 
     def _save_initial(self, group: Group, previous: GroupState | None = None) -> None:
         new = initial_state(group, self._clock())

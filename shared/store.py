@@ -61,6 +61,10 @@ class StateStore(Protocol):
         """The newest `limit` audit lines of these groups, newest first."""
         ...
 
+    def active_accounts(self) -> dict[str, str]:
+        """Every stored group's active account name, by group (one query)."""
+        ...
+
     def ping(self) -> None:
         """Raise StoreUnavailableError unless storage answers."""
         ...
@@ -115,6 +119,12 @@ class InMemoryStateStore:
             self._check()
             records = [r for g in groups for r in self._audit.get(g, {}).values()]
         return sorted(records, key=audit_sort_key)[:limit]
+
+    def active_accounts(self) -> dict[str, str]:
+        """Every stored group's active account name, by group."""
+        with self._lock:
+            self._check()
+            return {name: state.active for name, state in self._states.items()}
 
     def ping(self) -> None:
         """Raise StoreUnavailableError while `available` is False."""

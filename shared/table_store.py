@@ -162,6 +162,15 @@ class TableStateStore:
                     records.append(_audit_from(entity))
         return sorted(records, key=audit_sort_key)[:limit]
 
+    def active_accounts(self) -> dict[str, str]:
+        """Every stored group's active account: one query over the `active` rows."""
+        query = "RowKey eq @active"
+        with self._translated("list active accounts"):
+            entities = self._table.query_entities(
+                query, parameters={"active": ACTIVE_ROW}, select=["PartitionKey", "AccountName"]
+            )
+            return {e["PartitionKey"]: e["AccountName"] for e in entities}
+
     def ping(self) -> None:
         """Read one row, which needs the table and the credentials to work."""
         with self._translated("ping"):

@@ -226,6 +226,15 @@ def test_two_racing_writers_exactly_one_wins(store: StateStore) -> None:
     assert 1 == len(store.history([GRP.name], 10))
 
 
+def test_active_accounts_lists_every_stored_group(store: StateStore) -> None:
+    """One call returns each saved group's active account, and nothing for unsaved groups."""
+    created = store.save(None, initial_state(GRP, T0), [])
+    store.save(created, replace(created, active=WEST.name), [])
+    store.save(None, initial_state(OTHER, T0), [])
+
+    assert {"tenant-a": WEST.name, "tenant-b": EAST.name} == store.active_accounts()
+
+
 def test_ping_answers_when_reachable(store: StateStore) -> None:
     """A reachable store pings without error."""
     store.ping()

@@ -1,0 +1,100 @@
+"""Fan-out: one regional incident moves every group whose active account is in that region,
+each exactly once, with a complete audit trail, however often the webhook is retried."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import Counter
+from pathlib import Path
+
+import requests
+from azure.data.tables import TableServiceClient
+
+from devhost.azurite import Azurite
+from tests import alertfactory as af
+from tests.hosting import HostProcess
+
+GROUPS = 300
+SUB = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg/providers"
+
+
+def config(groups: int) -> str:
+    """`groups` tenants, each on East US with a West US standby; plus one on West US only."""
+
+    def account(name: str, location: str) -> dict[str, str]:
+        return {
+            "name": name,
+            "accountId": f"acct-{name}",
+            "location": location,
+            "resourceId": f"{SUB}/Microsoft.VideoIndexer/accounts/{name}",
+        }
+
+    tenants = [
+        {
+            "name": f"t{n:05d}",
+            "accounts": [account(f"t{n:05d}-e", "eastus"), account(f"t{n:05d}-w", "westus")],
+        }
+        for n in range(groups)
+    ]
+    tenants.append(
+        {"name": "west-only", "accounts": [account("wo-w", "westus"), account("wo-c", "centralus")]}
+    )
+    return json.dumps({"groups": tenants})
+
+
+def active_rows(azurite: Azurite, table: str) -> Counter[str]:
+    """How many groups are active on each account location, read from the table."""
+    client = TableServiceClient.from_connection_string(azurite.connection_string)
+    rows = client.get_table_client(table).query_entities(
+        "RowKey eq 'active'", select=["Location", "Version"]
+    )
+    return Counter(f"{r['Location']} v{r['Version']}" for r in rows)
+
+
+def audit_actions(azurite: Azurite, table: str) -> Counter[str]:
+    """Every audit line's action, counted."""
+    client = TableServiceClient.from_connection_string(azurite.connection_string)
+    rows = client.get_table_client(table).query_entities(
+        "RowKey ge 'audit|' and RowKey lt 'audit}'", select=["Action"]
+    )
+    return Counter(r["Action"] for r in rows)
+
+
+def test_one_incident_moves_every_group_once_and_retries_move_nothing(
+    azurite: Azurite, table_name: str, tmp_path: Path
+) -> None:
+    """300 groups on East US move once each; two concurrent re-deliveries and a late retry
+    only add `duplicate` lines; the West US-only group is untouched."""
+    incident = af.to_body(af.service_health())
+    config_file = tmp_path / "config.json"  # too big for one environment variable
+    config_file.write_text(config(GROUPS))
+    with HostProcess(
+        azurite.connection_string, table_name, FAILOVER_CONFIG=str(config_file)
+    ) as host:
+        first = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+        answers: list[int] = []
+        racing = [
+            threading.Thread(
+                target=lambda: answers.append(
+                    requests.post(f"{host.url}/alerts", data=incident, timeout=60).status_code
+                )
+            )
+            for _ in range(2)
+        ]
+        for thread in racing:
+            thread.start()
+        for thread in racing:
+            thread.join(timeout=120)
+        late = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+
+        assert (200, "failed_over", GROUPS) == (
+            first.status_code,
+            first.json()["outcome"],
+            sum(d["action"] == "failed_over" for d in first.json()["decisions"]),
+        )
+        assert ([200, 200], "duplicate") == (answers, late.json()["outcome"])
+        assert Counter({"westus v2": GROUPS, "westus v1": 1}) == active_rows(azurite, table_name)
+        assert Counter({"failed_over": GROUPS, "duplicate": 3 * GROUPS}) == audit_actions(
+            azurite, table_name
+        )
