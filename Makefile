@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 NODE_BIN := node_modules/.bin
 
-.PHONY: run test lint typecheck unit setup clean drill
+.PHONY: run test lint typecheck unit setup clean drill bench
 
 setup: $(VENV)/.installed $(NODE_BIN)/azurite-table
 
@@ -23,6 +23,9 @@ run: setup
 
 drill: setup
 	$(PY) -m devhost.drill
+
+bench: setup
+	$(PY) -m bench.run
 
 lint: setup
 	$(PY) -m ruff check .

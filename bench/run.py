@@ -1,0 +1,143 @@
+"""`python -m bench.run [--fanout N] [--quick]`: measure every figure on a fresh local stack,
+print them beside their goals and write bench/results.json.
+
+Exit 0 even when a goal is missed (benchmarks report, they don't gate); 2 when the stack
+misbehaved, so a figure could not be measured at all.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bench.alerting import WARM_UP, alert_latency
+from bench.coldstart import cold_start
+from bench.fanout import fanout
+from bench.reads import client_reads, read_path
+from bench.results import ROOT, Figure, table, write
+from bench.stack import BenchError, Stack, many, pair
+from bench.visible import time_to_visible
+from devhost.azurite import Azurite, AzuriteError
+
+DEFAULT_OUTPUT = ROOT / "bench" / "results.json"
+
+
+@dataclass(frozen=True)
+class Counts:
+    """How many samples each figure takes."""
+
+    failovers: int = 200
+    ignored: int = 200
+    reads: int = 2000
+    cached_calls: int = 1_000_000
+    revalidations: int = 500
+    alternations: int = 40
+    fanout: int = 1000
+    imports: int = 5
+
+
+QUICK = Counts(
+    failovers=10,
+    ignored=10,
+    reads=100,
+    cached_calls=100_000,
+    revalidations=20,
+    alternations=4,
+    fanout=50,
+    imports=2,
+)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    """The command line."""
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__)
+    parser.add_argument("--fanout", type=int, help="groups in the fan-out figure (default 1000)")
+    parser.add_argument("--quick", action="store_true", help="small counts: a smoke run, < 30 s")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="results file")
+    args = parser.parse_args(argv)
+    if args.fanout is not None and args.fanout < 1:
+        parser.error("--fanout must be at least 1")
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Measure, print, write; the process exit code."""
+    args = parse_args(argv)
+    counts = QUICK if args.quick else Counts()
+    groups = args.fanout or counts.fanout
+    started, clock = datetime.now(UTC), time.perf_counter()
+    print(f"vi-failover benchmarks{' (quick)' if args.quick else ''}: fan-out of {groups:,} groups")
+    try:
+        figures = measure(counts, groups)
+    except (BenchError, AzuriteError) as exc:
+        print(f"bench: could not measure: {exc}", file=sys.stderr)
+        return 2
+    duration = time.perf_counter() - clock
+    print()
+    print(table(figures))
+    missed = [f for f in figures if f.status == "MISSED"]
+    options = {"quick": args.quick, "fanout": groups, "counts": counts.__dict__}
+    write(args.output, figures, options=options, started=started.isoformat(), duration=duration)
+    print(f"\n{len(figures)} figures in {duration:.0f} s; written to {_shown(args.output)}")
+    if missed:
+        print(f"MISSED {len(missed)} goal(s): {', '.join(f.key for f in missed)}")
+    else:
+        print("Every goal met.")
+    return 0
+
+
+def measure(counts: Counts, fanout_groups: int) -> list[Figure]:
+    """Every figure, each family on its own stack so one's table size never slows another."""
+    figures: list[Figure] = []
+    latency = [g["name"] for g in many("lat", counts.failovers + WARM_UP)]
+    main_groups = [
+        *many("lat", counts.failovers + WARM_UP),
+        pair("tv", "northeurope", "westeurope"),
+        pair("read", "japaneast", "japanwest"),
+    ]
+    with tempfile.TemporaryDirectory() as tmp, Azurite() as azurite:
+        work = Path(tmp)
+        with Stack(azurite, main_groups, work, "benchmain") as stack:
+            stack.seed("read")
+            steps: list[tuple[str, Callable[[], list[Figure]]]] = [
+                ("active-account read", lambda: read_path(stack, "read", counts.reads)),
+                (
+                    "client",
+                    lambda: client_reads(stack, "read", counts.cached_calls, counts.revalidations),
+                ),
+                (
+                    "alert latency",
+                    lambda: alert_latency(stack, [str(n) for n in latency], counts.ignored),
+                ),
+                ("time to visible", lambda: time_to_visible(stack, "tv", counts.alternations)),
+            ]
+            for name, step in steps:
+                figures += _step(name, step)
+        figures += _step("fan-out", lambda: fanout(azurite, work, fanout_groups))
+    figures += _step("cold start", lambda: cold_start(counts.imports))
+    return figures
+
+
+def _step(name: str, measure: Callable[[], list[Figure]]) -> list[Figure]:
+    started = time.perf_counter()
+    print(f"  {name} …", end="", flush=True)
+    figures = measure()
+    print(f" {time.perf_counter() - started:.1f} s", flush=True)
+    return figures
+
+
+def _shown(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
