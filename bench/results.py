@@ -83,6 +83,8 @@ def machine() -> dict[str, object]:
     """What the figures were measured on, and which code."""
     return {
         "cpus": os.cpu_count(),
+        # Other work on the machine skews every figure: the 1-minute load when the run ended.
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),

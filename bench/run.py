@@ -8,6 +8,7 @@ misbehaved, so a figure could not be measured at all.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import tempfile
 import time
@@ -15,6 +16,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 
 from bench.alerting import WARM_UP, alert_latency
 from bench.coldstart import cold_start
@@ -69,6 +71,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     """Measure, print, write; the process exit code."""
     args = parse_args(argv)
+    # SIGTERM takes Ctrl-C's path, so the hosts and Azurite are stopped, not orphaned.
+    signal.signal(signal.SIGTERM, _stop_requested)
     counts = QUICK if args.quick else Counts()
     groups = args.fanout or counts.fanout
     started, clock = datetime.now(UTC), time.perf_counter()
@@ -78,6 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (BenchError, AzuriteError) as exc:
         print(f"bench: could not measure: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nbench: interrupted; the stacks were stopped", file=sys.stderr)
+        return 130
     duration = time.perf_counter() - clock
     print()
     print(table(figures))
@@ -130,6 +137,10 @@ def _step(name: str, measure: Callable[[], list[Figure]]) -> list[Figure]:
     figures = measure()
     print(f" {time.perf_counter() - started:.1f} s", flush=True)
     return figures
+
+
+def _stop_requested(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 def _shown(path: Path) -> str:
