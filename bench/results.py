@@ -60,9 +60,12 @@ def show(value: float | None, unit: str) -> str:
     """A value with its unit, to three significant digits."""
     if value is None or not math.isfinite(value):
         return "not reached"
-    number = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
     if unit == "x":
-        return f"{number}x"
+        return f"{value:.2f}x"
+    if not unit and value.is_integer():  # a count
+        return f"{value:,.0f}"
+    # Three significant digits, trailing zeros kept: "11.0 s", not "11 s".
+    number = f"{value:,.0f}" if abs(value) >= 1000 else f"{value:#.3g}".rstrip(".")
     return f"{number} {unit}".rstrip()
 
 

@@ -102,9 +102,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 def measure(counts: Counts, fanout_groups: int) -> list[Figure]:
     """Every figure, each family on its own stack so one's table size never slows another."""
     figures: list[Figure] = []
-    latency = [g["name"] for g in many("lat", counts.failovers + WARM_UP)]
+    fresh = many("lat", counts.failovers + WARM_UP)  # one per failover-worthy alert
+    latency = [str(g["name"]) for g in fresh]
     main_groups = [
-        *many("lat", counts.failovers + WARM_UP),
+        *fresh,
         pair("tv", "northeurope", "westeurope"),
         pair("read", "japaneast", "japanwest"),
     ]
@@ -120,7 +121,7 @@ def measure(counts: Counts, fanout_groups: int) -> list[Figure]:
                 ),
                 (
                     "alert latency",
-                    lambda: alert_latency(stack, [str(n) for n in latency], counts.ignored),
+                    lambda: alert_latency(stack, latency, counts.ignored),
                 ),
                 ("time to visible", lambda: time_to_visible(stack, "tv", counts.alternations)),
             ]
