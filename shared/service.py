@@ -396,8 +396,12 @@ class Controller:
         """Decide on the stored state and save it conditionally; on a conflict, read and decide
         again. A write is stamped with its delivery so that a conflict caused by our own write
         (its reply lost, then resent by the storage client) is recognised, not decided twice."""
+        pending: Decision | None = None  # our decision whose save hit a conflict
         for attempt in range(1, MAX_ATTEMPTS + 1):
             previous = self.store.load_group(group.name)
+            if pending is not None and previous is not None and previous.last_delivery == delivery:
+                log.info("group %s: our write landed though its reply was lost", group.name)
+                return pending
             now = self._clock()
             decision = choose(previous or initial_state(group, now), now)
             if decision.new_state is None:
@@ -407,10 +411,7 @@ class Controller:
             try:
                 self.store.save(previous, stamped, decision.audit)
             except ConflictError:
-                landed = self.store.load_group(group.name)
-                if landed is not None and landed.last_delivery == delivery:
-                    log.info("group %s: our write landed though its reply was lost", group.name)
-                    return decision
+                pending = decision
                 log.info(
                     "group %s changed under us (attempt %d); deciding again", group.name, attempt
                 )
