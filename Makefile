@@ -6,7 +6,7 @@ NODE_BIN := node_modules/.bin
 
 .PHONY: run test lint typecheck unit setup clean drill bench
 
-setup: $(VENV)/.installed $(NODE_BIN)/azurite-table
+setup: $(VENV)/.installed $(NODE_BIN)/azurite
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,7 +14,7 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt client/pyproject.toml
 	$(PY) -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-$(NODE_BIN)/azurite-table: package.json package-lock.json
+$(NODE_BIN)/azurite: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 

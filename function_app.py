@@ -55,3 +55,10 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
 def readiness(timer: func.TimerRequest) -> None:
     """Probe every account, record readiness, make due moves (pending failover, auto failback)."""
     api.readiness_tick()
+
+
+@app.function_name("fanout")
+@app.queue_trigger(arg_name="msg", queue_name="%FANOUT_QUEUE%", connection="FailoverStorage")
+def fanout(msg: func.QueueMessage) -> None:
+    """Apply one batch of a fan-out that an alert touching many groups accepted."""
+    api.fanout(msg)

@@ -58,6 +58,7 @@ def _env() -> dict[str, str]:
         "FailoverStorage": (
             f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
             f"TableEndpoint=http://127.0.0.1:{closed}/{ACCOUNT_NAME};"
+            f"QueueEndpoint=http://127.0.0.1:{closed}/{ACCOUNT_NAME};"
         ),
     }
 

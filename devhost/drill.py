@@ -252,7 +252,13 @@ class _stack:
             "FAILOVER_CONFIG": str(config_file),
             "READINESS_SCHEDULE": "*/2 * * * * *",
         }
-        for unset in ("FailoverStorage", "FailoverStorage__tableServiceUri", "AZURITE_TABLE_PORT"):
+        for unset in (
+            "FailoverStorage",
+            "FailoverStorage__tableServiceUri",
+            "FailoverStorage__queueServiceUri",
+            "AZURITE_TABLE_PORT",
+            "AZURITE_QUEUE_PORT",
+        ):
             self._env.pop(unset, None)
         self._log = work / "host.log"
         self._url = f"http://127.0.0.1:{port}/api/health"

@@ -1,11 +1,12 @@
-"""Serve a `func.FunctionApp`'s HTTP routes and run its timers the way the Functions host does.
+"""Serve a `func.FunctionApp`'s HTTP routes and run its timer and queue functions as the host does.
 
 For local runs only. Routes come from the functions' own metadata (route template, methods, auth
 level) under the `routePrefix` of host.json. Requests become `func.HttpRequest` objects built the
 way the Python worker builds them, and `func.HttpResponse` objects go back on the wire unchanged.
 Timer functions run on their schedules (see `devhost.timers`), and `POST /admin/functions/{name}`
-runs one at once, as on Azure. With `LOCAL_FUNCTION_KEY` or `LOCAL_MASTER_KEY` set, routes demand
-keys by their auth level, as on Azure; with neither, nothing is checked.
+runs one at once, as on Azure. Queue functions run on each message of their Storage queue (see
+`devhost.queues`). With `LOCAL_FUNCTION_KEY` or `LOCAL_MASTER_KEY` set, routes demand keys by
+their auth level, as on Azure; with neither, nothing is checked.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import azure.functions as func
 from azure.functions.decorators.function_app import Function
 from azure.functions.decorators.http import HttpTrigger
 
+from devhost.queues import QueueFunction, QueueListeners, QueueOptions, queues_from_functions
 from devhost.timers import (
     Clock,
     Timer,
@@ -704,11 +706,12 @@ class _Server(ThreadingHTTPServer):
 
 
 class LocalFunctionsHost:
-    """Serves a FunctionApp's HTTP functions on a local port and runs its timer functions.
+    """Serves a FunctionApp's HTTP functions on a local port and runs its timer and queue functions.
 
-    `environ` (default `os.environ`) resolves `%SETTING%` in timer schedules, falling back to
-    `setting_defaults` for blank settings, and holds the keys (`HostKeys.from_environ`); `clock`
-    returns aware UTC datetimes for the scheduler.
+    `environ` (default `os.environ`) resolves `%SETTING%` in timer schedules and queue names,
+    falling back to `setting_defaults` for blank settings, holds the queues' connection strings and
+    the keys (`HostKeys.from_environ`); `clock` returns aware UTC datetimes for the scheduler;
+    `queue_options` are host.json's `extensions.queues` (see `devhost.queues.read_queue_options`).
     """
 
     def __init__(
@@ -722,13 +725,18 @@ class LocalFunctionsHost:
         environ: Mapping[str, str] | None = None,
         setting_defaults: Mapping[str, str] | None = None,
         clock: Clock = utc_now,
+        queue_options: QueueOptions | None = None,
     ) -> None:
         environ = os.environ if environ is None else environ
         self._routes = _routes_from_app(app, route_prefix.strip("/"))
-        # Before binding the port, so a bad schedule leaves nothing open behind it.
+        # Before binding the port, so a bad schedule or queue setting leaves nothing open behind.
         timers = timers_from_functions(
             _functions_of(app), environ=environ, defaults=setting_defaults or {}
         )
+        queues = queues_from_functions(
+            _functions_of(app), environ=environ, defaults=setting_defaults or {}
+        )
+        self._queues = QueueListeners(queues, queue_options or QueueOptions())
         self._keys = HostKeys.from_environ(environ)
         _log_keys(self._keys)
         self._scheduler = TimerScheduler(timers, clock=clock)
@@ -754,6 +762,11 @@ class LocalFunctionsHost:
         """The timer functions in registration order, each with its next scheduled run."""
         return self._scheduler.timers
 
+    @property
+    def queue_functions(self) -> tuple[QueueFunction, ...]:
+        """The queue functions in registration order, each with its resolved queue name."""
+        return self._queues.functions
+
     def run_timer_now(self, name: str) -> None:
         """Run a timer function once in this thread; its exception, if any, propagates.
 
@@ -773,30 +786,37 @@ class LocalFunctionsHost:
         return f"http://{self._server.authority}"
 
     def serve_forever(self) -> None:
-        """Serve and run timers until `shutdown()` is called from another thread or an exception
-        interrupts."""
+        """Serve, run timers and listen on queues until `shutdown()` is called from another
+        thread or an exception interrupts."""
         self._serving = True
         self._scheduler.start()
+        self._queues.start()
         try:
             self._server.serve_forever(poll_interval=SHUTDOWN_POLL_SECONDS)
         finally:
             self._serving = False
             self._scheduler.stop()
+            self._queues.stop()
 
     def start_in_thread(self) -> int:
-        """Serve from a daemon thread, timers scheduled before this returns; return the port."""
+        """Serve from a daemon thread, timers scheduled and queues polled before this returns;
+        return the port."""
         self._serving = True  # so a `shutdown()` racing the thread's start still waits for it
         self._scheduler.start()
+        self._queues.start()
         self._thread = threading.Thread(target=self.serve_forever, name="devhost", daemon=True)
         self._thread.start()
         return self.port
 
     def shutdown(self) -> None:
-        """Stop the timers and accepting, end open connections and release the port.
+        """Stop the timers, the queue listeners and accepting, end open connections and release
+        the port.
 
-        Timer runs in progress finish in their own threads, as HTTP requests in flight do.
+        Timer runs in progress finish in their own threads, as HTTP requests in flight do; queue
+        invocations in progress are waited for (up to the queue options' drain timeout).
         """
         self._scheduler.stop()
+        self._queues.stop()
         if self._serving:
             self._server.shutdown()
         self._server.end_connections()

@@ -1,10 +1,10 @@
 """`make run`: Azurite, a stand-in for ARM and the VI API, and the function app, in the foreground.
 
 Ctrl-C, SIGINT or SIGTERM stops everything and leaves no process behind. Environment: `PORT`
-(7071), `HOST` (127.0.0.1), `AZURITE_TABLE_PORT` (free-picked), `STANDIN_PORT` (7072, or a free
-one when 7072 is taken), `FUNCTION_APP_MODULE` ("function_app"), and the app's own settings;
-`FailoverStorage`, `FAILOVER_CONFIG`, `ARM_BASE_URL`, `VI_BASE_URL` and `ARM_STATIC_TOKEN` get
-local defaults.
+(7071), `HOST` (127.0.0.1), `AZURITE_TABLE_PORT` and `AZURITE_QUEUE_PORT` (free-picked),
+`STANDIN_PORT` (7072, or a free one when 7072 is taken), `FUNCTION_APP_MODULE` ("function_app"),
+and the app's own settings; `FailoverStorage`, `FAILOVER_CONFIG`, `ARM_BASE_URL`, `VI_BASE_URL`
+and `ARM_STATIC_TOKEN` get local defaults.
 """
 
 from __future__ import annotations
@@ -25,16 +25,22 @@ import azure.functions as func
 
 from devhost.azurite import Azurite, AzuriteError
 from devhost.host import LocalFunctionsHost, Route, read_route_prefix
+from devhost.queues import QueueOptionsError, QueueTriggerError, read_queue_options
 from devhost.standin import DEFAULT_PORT as STANDIN_DEFAULT_PORT
 from devhost.standin import AzureStandIn
 from devhost.timers import TimerScheduleError
+from shared.settings import FANOUT_QUEUE_DEFAULT
 
 logger = logging.getLogger(__name__)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The local stack probes every 30 s (Azure's default is every 5 minutes) so that readiness
 # and automatic failback can be watched on a laptop; READINESS_SCHEDULE overrides it.
-LOCAL_SETTING_DEFAULTS = {"READINESS_SCHEDULE": "*/30 * * * * *"}
+# %SETTING%s the Functions host resolves from app settings, when the environment leaves them out.
+LOCAL_SETTING_DEFAULTS = {
+    "READINESS_SCHEDULE": "*/30 * * * * *",
+    "FANOUT_QUEUE": FANOUT_QUEUE_DEFAULT,
+}
 DEMO_CONFIG = Path(__file__).resolve().parent / "demo-config.json"
 STORAGE_CONNECTION = "FailoverStorage"
 STORAGE_SETTINGS = (STORAGE_CONNECTION, f"{STORAGE_CONNECTION}__tableServiceUri")
@@ -68,6 +74,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.port = args.port if args.port is not None else _env_int(parser, "PORT") or 7071
     args.host = args.host or os.environ.get("HOST", "127.0.0.1")
     args.azurite_port = _env_int(parser, "AZURITE_TABLE_PORT")
+    args.azurite_queue_port = _env_int(parser, "AZURITE_QUEUE_PORT")
     args.standin_port = _env_int(parser, "STANDIN_PORT")
     return args
 
@@ -121,7 +128,9 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     storage = "from the environment (--no-azurite)"
     if not args.no_azurite:
         try:
-            azurite = cleanup.enter_context(Azurite(port=args.azurite_port))
+            azurite = cleanup.enter_context(
+                Azurite(port=args.azurite_port, queue_port=args.azurite_queue_port)
+            )
         except AzuriteError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return EXIT_ENVIRONMENT
@@ -152,8 +161,9 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
             host=args.host,
             port=args.port,
             setting_defaults=LOCAL_SETTING_DEFAULTS,
+            queue_options=read_queue_options(REPO_ROOT / "host.json"),
         )
-    except TimerScheduleError as exc:
+    except (TimerScheduleError, QueueTriggerError, QueueOptionsError) as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_APP_FAILED
     except OSError as exc:
@@ -170,7 +180,10 @@ def _use_azurite_storage(azurite: Azurite) -> str:
     if any(name in os.environ for name in STORAGE_SETTINGS):
         return f"from the environment (Azurite on port {azurite.port} unused)"
     os.environ[STORAGE_CONNECTION] = azurite.connection_string
-    return f"Azurite table service on 127.0.0.1:{azurite.port} (in memory)"
+    return (
+        f"Azurite on 127.0.0.1: tables on port {azurite.port}, queues on port "
+        f"{azurite.queue_port} (in memory)"
+    )
 
 
 def _start_standin(config: str, port: int | None, cleanup: contextlib.ExitStack) -> list[str]:

@@ -109,6 +109,15 @@ param stateReaderPrincipalIds array = []
 @description('NCRONTAB schedule of the readiness timer (READINESS_SCHEDULE).')
 param readinessSchedule string = '0 */5 * * * *'
 
+@description('FANOUT_QUEUE: the storage queue from which alerts touching many groups are applied.')
+@minLength(3)
+@maxLength(56)
+param fanoutQueueName string = 'failover-fanout'
+
+@description('FANOUT_INLINE_GROUPS: an alert touching more groups than this is applied from the queue.')
+@minValue(0)
+param fanoutInlineGroups int = 100
+
 @description('Teams or Slack webhook for moves and blocks (NOTIFY_WEBHOOK_URL); empty: no notifications.')
 @secure()
 param notifyWebhookUrl string = ''
@@ -243,6 +252,7 @@ module stateStorage 'modules/state-storage.bicep' = {
     location: location
     sku: stateStorageSku
     tableName: stateTableName
+    queueName: fanoutQueueName
     appPrincipalId: identity.properties.principalId
     readerPrincipalIds: stateReaderPrincipalIds
     tags: tags
@@ -279,10 +289,14 @@ module accountAccess 'modules/vi-account-access.bicep' = [for (id, i) in account
 var appSettings = union({
   FAILOVER_CONFIG: failoverConfig
   FailoverStorage__tableServiceUri: stateStorage.outputs.tablePrimaryEndpoint
+  FailoverStorage__queueServiceUri: stateStorage.outputs.queuePrimaryEndpoint
+  FailoverStorage__credential: 'managedidentity'
   FailoverStorage__clientId: identity.properties.clientId
   AZURE_CLIENT_ID: identity.properties.clientId
   FAILOVER_TABLE: stateTableName
   READINESS_SCHEDULE: readinessSchedule
+  FANOUT_QUEUE: fanoutQueueName
+  FANOUT_INLINE_GROUPS: string(fanoutInlineGroups)
   ACTIVE_ACCOUNT_MAX_AGE: string(activeAccountMaxAge)
   STORAGE_TIMEOUT_SECONDS: string(storageTimeoutSeconds)
   RETRY_AFTER_SECONDS: string(retryAfterSeconds)

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from shared.alerts import parse_timestamp
 from shared.decide import auto_moves_today
+from shared.fanout import FanoutJob
 from shared.manual import ManualRequest
 from shared.model import (
     AuditRecord,
@@ -44,6 +45,17 @@ def alert_view(result: AlertResult) -> dict[str, object]:
             }
             for d in result.decisions
         ],
+        **({"queued": queued_view(result.queued)} if result.queued else {}),
+    }
+
+
+def queued_view(job: FanoutJob) -> dict[str, object]:
+    """The fan-out an alert delivery accepted (or found accepted) for the queue."""
+    return {
+        "fanout": job.job,
+        "groups": job.groups,
+        "batches": job.batches,
+        "acceptedAt": job.accepted_at.isoformat(),
     }
 
 

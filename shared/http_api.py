@@ -30,6 +30,7 @@ from shared.api_views import (
 )
 from shared.auth import AlertAuthenticator, ForbiddenError, UnauthenticatedError
 from shared.errors import UnavailableError
+from shared.fanout import InvalidBatchError
 from shared.manual import UnknownAccountError, UnsafeTargetError
 from shared.service import AlertResult, Controller, UnknownGroupError
 from shared.settings import Settings
@@ -84,12 +85,29 @@ class HttpApi:
             return self._unavailable(exc)
         return _json(200, alert_view(result))
 
+    def fanout(self, message: func.QueueMessage) -> None:
+        """Queue trigger: apply one batch of an accepted fan-out.
+
+        Raising hands the message back to the queue, which redelivers it and, after the host's
+        maxDequeueCount, moves it to the poison queue: storage trouble is retried, and a message
+        that is not a batch is kept there for an operator rather than dropped.
+        """
+        text = message.get_body().decode("utf-8", errors="replace")
+        try:
+            self._controller().apply_batch(text)
+        except InvalidBatchError as exc:
+            log.error("queue message %s is not a fan-out batch: %s", message.id, exc)
+            raise
+        except UnavailableError as exc:
+            log.warning("fan-out batch %s unfinished; the queue redelivers it: %s", message.id, exc)
+            raise
+
     def active_account(self, req: func.HttpRequest) -> func.HttpResponse:
         """GET /api/active-account?group=: the flag apps read before every indexing call."""
         try:
             controller = self._controller()
             group = controller.group(req.params.get("group"))
-            state = controller.state(group)
+            state = controller.active_state(group)
         except UnknownGroupError as exc:
             return _error(404, "UnknownGroup", str(exc))
         except UnavailableError as exc:

@@ -12,11 +12,12 @@ import random
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol, TypeVar
 
 from shared.alerts import parse_alert_body
@@ -28,6 +29,14 @@ from shared.decide import (
     initial_state,
 )
 from shared.errors import UnavailableError
+from shared.fanout import (
+    FanoutJob,
+    WorkQueue,
+    decode_batch,
+    encode_batch,
+    groups_digest,
+    make_batches,
+)
 from shared.manual import ManualRequest, decide_manual
 from shared.model import (
     Account,
@@ -59,6 +68,12 @@ PREFLIGHT_SECONDS = 3.0
 # Pages are sent in parallel; an alert's answer waits for them this long at most.
 NOTIFY_WAIT_SECONDS = 4.0
 TICK_NOTIFY_WAIT_SECONDS = 30.0
+# An alert touching more groups than this is accepted onto the queue and applied in batches.
+INLINE_GROUPS_DEFAULT = 100
+# In a queued fan-out, a target whose stored probe passed this recently is not probed again:
+# three ARM and VI calls per group would meet ARM's throttling in a regional outage. The
+# readiness timer keeps these probes fresh (every 5 minutes by default).
+TRUSTED_READINESS = timedelta(minutes=10)
 
 
 class Prober(Protocol):
@@ -80,6 +95,7 @@ class AlertResult:
     outcome: str
     reason: str
     decisions: tuple[Decision, ...]
+    queued: FanoutJob | None = None  # the fan-out the delivery accepted, or found accepted
 
 
 def utc_now() -> datetime:
@@ -100,6 +116,8 @@ class Controller:
         prober: Prober | None = None,
         notifier: Notifier | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        queue: WorkQueue | None = None,
+        inline_groups: int = INLINE_GROUPS_DEFAULT,
     ) -> None:
         self.config = config
         self.store = store
@@ -108,6 +126,8 @@ class Controller:
         self._prober = prober
         self._sleep = sleep
         self._notifier = notifier or NullNotifier()
+        self._queue = queue
+        self._inline_groups = inline_groups
         self._preflight_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="preflight")
         self._notify_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="notify")
         self._fanout_pool = ThreadPoolExecutor(
@@ -123,10 +143,14 @@ class Controller:
         if isinstance(parsed, NotOurs):
             return self._ignore(parsed.reason, parsed.alert_kind, delivery)
         self.ensure_seeded()
+        impacted = {g.name for g in self.config.groups if impacted_accounts(parsed, g)}
+        accepted = self._accepted_before(parsed, impacted)
+        if accepted is not None:
+            return accepted
         tracking = set(self.store.groups_tracking(parsed.key))
-        touched = [
-            g for g in self.config.groups if g.name in tracking or impacted_accounts(parsed, g)
-        ]
+        touched = [g for g in self.config.groups if g.name in tracking or g.name in impacted]
+        if self._queue is not None and len(touched) > self._inline_groups:
+            return self._accept(parsed, touched, groups_digest(impacted), delivery)
         decisions = self._for_each_group(
             touched, lambda group: self._apply_signal(parsed, group, delivery)
         )
@@ -137,6 +161,86 @@ class Controller:
         reasons = [f"{d.group}: {d.reason}" for d in decisions if d.action == outcome]
         reason = decisions[0].reason if len(decisions) == 1 else "; ".join(reasons)
         return AlertResult(outcome, reason, tuple(decisions))
+
+    def apply_batch(self, message: str) -> dict[str, str]:
+        """Apply one queued batch of a fan-out; returns each group's action.
+
+        Raises InvalidBatchError for a message this app did not write, and UnavailableError
+        when a group could not be saved, so the queue redelivers the batch: its groups already
+        done then answer `duplicate`.
+        """
+        batch = decode_batch(message)
+        self.ensure_seeded()
+        delivery = self._new_id()
+        groups = []
+        for name in batch.groups:
+            group = self.config.group(name)
+            if group is None:
+                log.warning("fan-out %s: group %s is not configured; skipped", batch.job, name)
+            else:
+                groups.append(group)
+        decisions = self._for_each_group(
+            groups,
+            lambda group: self._apply_signal(batch.signal, group, delivery, trust_readiness=True),
+        )
+        self._await_notifications([self._notify(d) for d in decisions], NOTIFY_WAIT_SECONDS)
+        actions: dict[str, str] = {d.group: d.action for d in decisions}
+        counts = ", ".join(f"{n} {a}" for a, n in sorted(Counter(actions.values()).items()))
+        log.info(
+            "fan-out %s batch %d/%d of %s %s applied: %s",
+            batch.job,
+            batch.index,
+            batch.count,
+            batch.signal.kind.value,
+            batch.signal.key,
+            counts or "no group",
+        )
+        return actions
+
+    def _accepted_before(self, signal: Signal, impacted: set[str]) -> AlertResult | None:
+        """The answer to a re-delivery of an update already accepted for these groups."""
+        if self._queue is None or len(impacted) <= self._inline_groups:
+            return None
+        job = self.store.fanout_job(signal.kind, signal.key, signal.update_id)
+        if job is None or job.digest != groups_digest(impacted):
+            return None
+        reason = (
+            f"update {signal.update_id} of {signal.key} was accepted at "
+            f"{job.accepted_at.isoformat()} for {job.groups} groups (fan-out {job.job}); "
+            "its queued batches apply it"
+        )
+        log.info("alert %s %s: %s", signal.kind.value, signal.key, reason)
+        return AlertResult("duplicate", reason, (), queued=job)
+
+    def _accept(
+        self, signal: Signal, groups: list[Group], digest: str, delivery: str
+    ) -> AlertResult:
+        """Queue the update for these groups in batches, then record that it was accepted.
+
+        In that order: if the record cannot be written the delivery answers 503 and its retry
+        queues the batches again, which only adds `duplicate`s; a record with no batches
+        behind it would lose the moves.
+        """
+        batches = make_batches(delivery, signal, [g.name for g in groups])
+        assert self._queue is not None  # noqa: S101  checked by the caller
+        self._queue.send([encode_batch(b) for b in batches])
+        job = FanoutJob(
+            job=delivery,
+            kind=signal.kind,
+            key=signal.key,
+            update_id=signal.update_id,
+            groups=len(groups),
+            digest=digest,
+            batches=len(batches),
+            accepted_at=self._clock(),
+        )
+        self.store.save_fanout_job(job)
+        reason = (
+            f"{signal.kind.value} {signal.key} touches {len(groups)} groups: accepted as "
+            f"fan-out {delivery}, applied from the queue in {len(batches)} batches"
+        )
+        log.info("alert %s", reason)
+        return AlertResult("recorded", reason, (), queued=job)
 
     def manual(self, request: ManualRequest) -> Decision:
         """Apply an operator's move, pin or unpin."""
@@ -162,16 +266,15 @@ class Controller:
             return {}
         results = self._probe_all()
         delivery = self._new_id()
-        outcomes: dict[str, str] = {}
-        pending: list[Future[None] | None] = []
-        for group in self.config.groups:
+        self.ensure_seeded()
+
+        def tick(group: Group) -> tuple[str, Future[None] | None]:
             probes = {a.name: results[a.resource_id.lower()] for a in group.accounts}
             try:
                 decision = self._tick_group(group, probes, delivery)
             except UnavailableError as exc:
                 log.warning("readiness tick: group %s not updated: %s", group.name, exc)
-                outcomes[group.name] = f"unavailable: {exc}"
-                continue
+                return f"unavailable: {exc}", None
             if decision.action != "recorded":
                 log.info(
                     "readiness tick → group %s: %s: %s",
@@ -179,13 +282,14 @@ class Controller:
                     decision.action,
                     decision.reason,
                 )
-            pending.append(self._notify(decision))
-            outcomes[group.name] = decision.action
-        self._await_notifications(pending, TICK_NOTIFY_WAIT_SECONDS)
-        return outcomes
+            return decision.action, self._notify(decision)
+
+        # Groups are independent, so they are saved in parallel, as an alert's are.
+        ticked = self._for_each_group(list(self.config.groups), tick)
+        self._await_notifications([sent for _, sent in ticked], TICK_NOTIFY_WAIT_SECONDS)
+        return {g.name: outcome for g, (outcome, _) in zip(self.config.groups, ticked, strict=True)}
 
     def _tick_group(self, group: Group, probes: dict[str, ProbeResult], delivery: str) -> Decision:
-        self.ensure_seeded()
         return self._apply(
             group, delivery, lambda state, now: decide_tick(group, state, probes, now, delivery)
         )
@@ -214,6 +318,12 @@ class Controller:
         """The group's stored state."""
         self.ensure_seeded()
         state = self.store.load_group(group.name)
+        return state if state is not None else initial_state(group, self._clock())
+
+    def active_state(self, group: Group) -> GroupState:
+        """The group's active-account fields (no incidents or readiness): one point read."""
+        self.ensure_seeded()
+        state = self.store.load_active(group.name)
         return state if state is not None else initial_state(group, self._clock())
 
     def history(self, group: str | None, limit: int) -> list[AuditRecord]:
@@ -280,11 +390,19 @@ class Controller:
         except ConflictError:
             log.info("group %s was initialised by another instance", group.name)
 
-    def _apply_signal(self, signal: Signal, group: Group, delivery: str) -> Decision:
+    def _apply_signal(
+        self, signal: Signal, group: Group, delivery: str, *, trust_readiness: bool = False
+    ) -> Decision:
         fresh: dict[str, ProbeResult] = {}  # per delivery: each account probed at most once
 
         def choose(state: GroupState, now: datetime) -> Decision:
             decision = decide(signal, group, state, now, delivery)
+            if (
+                trust_readiness
+                and decision.action == "failed_over"
+                and _recently_passed(state, decision.to_account, now)
+            ):
+                return decision
             for _ in group.accounts:
                 names = self._preflight_targets(group, state, decision, fresh)
                 if not names:
@@ -438,6 +556,16 @@ class Controller:
         )
         self.store.append_audit([record])
         return AlertResult("ignored", reason, ())
+
+
+def _recently_passed(state: GroupState, account: str, now: datetime) -> bool:
+    """Whether the account's stored probe passed within TRUSTED_READINESS."""
+    readiness = state.readiness.get(account)
+    return (
+        readiness is not None
+        and readiness.status is ReadinessStatus.HEALTHY
+        and now - readiness.checked_at <= TRUSTED_READINESS
+    )
 
 
 def _unmatched_reason(signal: Signal, config: Config) -> str:

@@ -18,6 +18,7 @@ SETTING_NAMES = (
     "FAILOVER_CONFIG",
     "FailoverStorage",
     "FailoverStorage__tableServiceUri",
+    "FailoverStorage__queueServiceUri",
     "FailoverStorage__clientId",
     "AzureWebJobsStorage",
     "FAILOVER_TABLE",
@@ -25,6 +26,8 @@ SETTING_NAMES = (
     "STORAGE_TIMEOUT_SECONDS",
     "RETRY_AFTER_SECONDS",
     "READINESS_SCHEDULE",
+    "FANOUT_QUEUE",
+    "FANOUT_INLINE_GROUPS",
     "ARM_BASE_URL",
     "VI_BASE_URL",
     "ARM_STATIC_TOKEN",
@@ -41,6 +44,12 @@ SETTING_NAMES = (
 # The Functions host resolves %READINESS_SCHEDULE% itself; this is the value the infrastructure
 # deploys and the local host falls back to (NCRONTAB: every 5 minutes).
 READINESS_SCHEDULE_DEFAULT = "0 */5 * * * *"
+# Resolved by the Functions host too (%FANOUT_QUEUE% in the queue trigger); the app sends to it.
+FANOUT_QUEUE_DEFAULT = "failover-fanout"
+FANOUT_INLINE_GROUPS_DEFAULT = 100
+# Storage queue names: 3-63 lower-case letters, digits and single hyphens; the host's poison
+# queue appends "-poison", so 56 is the longest name that leaves it room.
+_QUEUE_NAME = re.compile(r"^(?=.{3,56}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
 _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 AAD_AUTHORITY_DEFAULT = "https://login.microsoftonline.com"
@@ -59,6 +68,7 @@ class StorageSettings:
 
     connection_string: str | None = None
     table_service_uri: str | None = None
+    queue_service_uri: str | None = None  # with table_service_uri: the fan-out queue's service
     client_id: str | None = None  # user-assigned managed identity; None: system-assigned/default
 
     def describe(self) -> str:
@@ -80,6 +90,8 @@ class Settings:
     config: Config
     storage: StorageSettings
     table_name: str = "FailoverState"
+    fanout_queue: str = FANOUT_QUEUE_DEFAULT
+    fanout_inline_groups: int = FANOUT_INLINE_GROUPS_DEFAULT
     active_account_max_age: int = 10
     storage_timeout_seconds: float = 3.0
     retry_after_seconds: int = 10
@@ -124,6 +136,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         config=load_config(raw_config),
         storage=_storage(env),
         table_name=table_name,
+        fanout_queue=_queue_name(env),
+        fanout_inline_groups=_integer(
+            env, "FANOUT_INLINE_GROUPS", FANOUT_INLINE_GROUPS_DEFAULT, minimum=0
+        ),
         active_account_max_age=_integer(env, "ACTIVE_ACCOUNT_MAX_AGE", 10, minimum=0),
         storage_timeout_seconds=_seconds(env, "STORAGE_TIMEOUT_SECONDS", 3.0),
         retry_after_seconds=_integer(env, "RETRY_AFTER_SECONDS", 10, minimum=1),
@@ -140,6 +156,16 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         alert_aad_audience=audience,
         alert_aad_authority=_authority(env),
     )
+
+
+def _queue_name(env: Mapping[str, str]) -> str:
+    name = env.get("FANOUT_QUEUE", "").strip() or FANOUT_QUEUE_DEFAULT
+    if not _QUEUE_NAME.match(name):
+        raise SettingsError(
+            f"FANOUT_QUEUE: {name!r} is not a queue name (3-56 lower-case letters, digits "
+            "and single hyphens, starting and ending with a letter or digit)"
+        )
+    return name
 
 
 def _shared_secret(env: Mapping[str, str]) -> str | None:
@@ -204,10 +230,27 @@ def _storage(env: Mapping[str, str]) -> StorageSettings:
         raise SettingsError(
             "FailoverStorage and FailoverStorage__tableServiceUri are both set: use one"
         )
+    if env.get("FailoverStorage__queueServiceUri", "").strip() and not uri:
+        raise SettingsError(
+            "FailoverStorage__queueServiceUri is set without FailoverStorage__tableServiceUri: "
+            "managed identity needs both; a connection string needs neither"
+        )
     if uri:
         if not uri.startswith(("https://", "http://")):
             raise SettingsError(f"FailoverStorage__tableServiceUri: {uri!r} is not an http(s) URL")
-        return StorageSettings(table_service_uri=uri.rstrip("/"), client_id=client_id)
+        queue_uri = env.get("FailoverStorage__queueServiceUri", "").strip()
+        if not queue_uri.startswith(("https://", "http://")):
+            raise SettingsError(
+                "FailoverStorage__queueServiceUri: "
+                + (f"{queue_uri!r} is not an http(s) URL" if queue_uri else "not set")
+                + "; with FailoverStorage__tableServiceUri the fan-out queue needs it too "
+                "(https://<account>.queue.core.windows.net)"
+            )
+        return StorageSettings(
+            table_service_uri=uri.rstrip("/"),
+            queue_service_uri=queue_uri.rstrip("/"),
+            client_id=client_id,
+        )
     connection = connection or env.get("AzureWebJobsStorage", "").strip()
     if not connection:
         raise SettingsError(
@@ -217,6 +260,11 @@ def _storage(env: Mapping[str, str]) -> StorageSettings:
         )
     if "=" not in connection:
         raise SettingsError("FailoverStorage: not a storage connection string (no key=value)")
+    if "tableendpoint=" in connection.lower() and "queueendpoint=" not in connection.lower():
+        raise SettingsError(
+            "FailoverStorage: the connection string names a TableEndpoint but no "
+            "QueueEndpoint; the fan-out queue needs one too"
+        )
     return StorageSettings(connection_string=connection)
 
 

@@ -13,10 +13,12 @@ from dataclasses import replace
 from typing import Protocol
 
 from shared.errors import UnavailableError
-from shared.model import AuditRecord, GroupState
+from shared.fanout import FanoutJob
+from shared.model import AuditRecord, GroupState, SignalKind
 
 # Alerts that touch no group are audited under this pseudo-group (group names cannot start "_").
 UNMATCHED = "_unmatched"
+FANOUT_JOBS = "_fanout"  # the partition of accepted fan-outs
 
 
 def audit_sort_key(record: AuditRecord) -> str:
@@ -43,6 +45,10 @@ class StateStore(Protocol):
         """The group's state with its incidents and concurrency token, or None if never saved."""
         ...
 
+    def load_active(self, group: str) -> GroupState | None:
+        """The group's active-account fields only (no incidents, no readiness): a point read."""
+        ...
+
     def groups_tracking(self, key: str) -> list[str]:
         """Names of the groups that hold an incident with this key."""
         ...
@@ -65,6 +71,14 @@ class StateStore(Protocol):
         """Every stored group's active account name, by group (one query)."""
         ...
 
+    def fanout_job(self, kind: SignalKind, key: str, update_id: str) -> FanoutJob | None:
+        """The accepted fan-out of this update, or None (a point read)."""
+        ...
+
+    def save_fanout_job(self, job: FanoutJob) -> None:
+        """Record an accepted fan-out (replacing an earlier record of the same update)."""
+        ...
+
     def ping(self) -> None:
         """Raise StoreUnavailableError unless storage answers."""
         ...
@@ -78,6 +92,7 @@ class InMemoryStateStore:
         self._states: dict[str, GroupState] = {}
         self._audit: dict[str, dict[str, AuditRecord]] = {}
         self._etags = itertools.count(1)
+        self._jobs: dict[tuple[SignalKind, str, str], FanoutJob] = {}
         self.available = True  # tests flip this to simulate an outage
 
     def load_group(self, group: str) -> GroupState | None:
@@ -85,6 +100,13 @@ class InMemoryStateStore:
         with self._lock:
             self._check()
             return self._states.get(group)
+
+    def load_active(self, group: str) -> GroupState | None:
+        """The group's state without incidents and readiness, or None if never saved."""
+        with self._lock:
+            self._check()
+            state = self._states.get(group)
+        return replace(state, incidents={}, readiness={}) if state is not None else None
 
     def groups_tracking(self, key: str) -> list[str]:
         """Names of the groups that hold an incident with this key."""
@@ -125,6 +147,18 @@ class InMemoryStateStore:
         with self._lock:
             self._check()
             return {name: state.active for name, state in self._states.items()}
+
+    def fanout_job(self, kind: SignalKind, key: str, update_id: str) -> FanoutJob | None:
+        """The accepted fan-out of this update, or None."""
+        with self._lock:
+            self._check()
+            return self._jobs.get((kind, key, update_id))
+
+    def save_fanout_job(self, job: FanoutJob) -> None:
+        """Record an accepted fan-out."""
+        with self._lock:
+            self._check()
+            self._jobs[(job.kind, job.key, job.update_id)] = job
 
     def ping(self) -> None:
         """Raise StoreUnavailableError while `available` is False."""

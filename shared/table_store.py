@@ -11,7 +11,9 @@ it changed upserted, its audit lines inserted. All of it lands, or none of it. L
 | `readiness|<account name>` | the latest probe of one account, with its streaks |
 | `audit|<inverted time>|<record id>` | one audit line; the inverted time lists newest first |
 
-Alerts that touch no group are audited in the partition `_unmatched`.
+Alerts that touch no group are audited in the partition `_unmatched`. Accepted fan-outs are
+recorded in the partition `_fanout`, one row `<kind>|<base64url(key)>|<base64url(update id)>`
+per update.
 """
 
 from __future__ import annotations
@@ -31,11 +33,13 @@ from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
     ResourceExistsError,
+    ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
 )
 from azure.data.tables import TableClient, TableEntity, TableTransactionError, UpdateMode
 
+from shared.fanout import FanoutJob
 from shared.model import (
     AuditRecord,
     Config,
@@ -46,7 +50,13 @@ from shared.model import (
     ReadinessStatus,
     SignalKind,
 )
-from shared.store import UNMATCHED, ConflictError, StoreUnavailableError, audit_sort_key
+from shared.store import (
+    FANOUT_JOBS,
+    UNMATCHED,
+    ConflictError,
+    StoreUnavailableError,
+    audit_sort_key,
+)
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +108,12 @@ class TableStateStore:
             if e["RowKey"].startswith(_READINESS_PREFIX)
         }
         return _state_from(active, {i.key: i for i in incidents}, readiness)
+
+    def load_active(self, group: str) -> GroupState | None:
+        """The `active` entity alone, as a state without incidents or readiness: a point read,
+        the cheapest call Table Storage has, for the route apps call before every job."""
+        entity = self._point_read(group, ACTIVE_ROW, f"read group {group}")
+        return _state_from(entity, {}, {}) if entity is not None else None
 
     def groups_tracking(self, key: str) -> list[str]:
         """Names of the groups that hold an incident with this key (one query over the table)."""
@@ -171,6 +187,39 @@ class TableStateStore:
             )
             return {e["PartitionKey"]: e["AccountName"] for e in entities}
 
+    def fanout_job(self, kind: SignalKind, key: str, update_id: str) -> FanoutJob | None:
+        """The accepted fan-out of this update, or None: one point read."""
+        row = _job_row(kind, key, update_id)
+        entity = self._point_read(FANOUT_JOBS, row, "read fan-out job")
+        if entity is None:
+            return None
+        return FanoutJob(
+            job=entity["Job"],
+            kind=kind,
+            key=key,
+            update_id=update_id,
+            groups=int(entity["Groups"]),
+            digest=entity["Digest"],
+            batches=int(entity["Batches"]),
+            accepted_at=_utc(entity["AcceptedAt"]),
+        )
+
+    def save_fanout_job(self, job: FanoutJob) -> None:
+        """Record an accepted fan-out (an upsert: a re-accepted update replaces its record)."""
+        entity = {
+            "PartitionKey": FANOUT_JOBS,
+            "RowKey": _job_row(job.kind, job.key, job.update_id),
+            "Job": job.job,
+            "Key": job.key,
+            "UpdateId": job.update_id,
+            "Groups": job.groups,
+            "Digest": job.digest,
+            "Batches": job.batches,
+            "AcceptedAt": job.accepted_at,
+        }
+        with self._translated("record fan-out job"):
+            self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
+
     def ping(self) -> None:
         """Read one row, which needs the table and the credentials to work."""
         with self._translated("ping"):
@@ -207,6 +256,16 @@ class TableStateStore:
         if state.blocked_since is not None:
             entity["BlockedSince"] = state.blocked_since
         return entity
+
+    def _point_read(self, partition: str, row: str, what: str) -> TableEntity | None:
+        """One entity, or None when it does not exist (a missing table is still an error)."""
+        with self._translated(what):
+            try:
+                return self._table.get_entity(partition, row)
+            except ResourceNotFoundError as exc:
+                if getattr(exc, "error_code", None) == "TableNotFound":
+                    raise
+                return None
 
     @contextmanager
     def _translated(self, what: str) -> Iterator[None]:
@@ -301,9 +360,16 @@ def _optional_utc(value: datetime | None) -> datetime | None:
 
 
 def _incident_row(kind: SignalKind, key: str) -> str:
+    return f"{_INCIDENT_PREFIX}{kind.value}|{_b64(key)}"
+
+
+def _job_row(kind: SignalKind, key: str, update_id: str) -> str:
+    return f"{kind.value}|{_b64(key)}|{_b64(update_id)}"
+
+
+def _b64(text: str) -> str:
     # Keys such as resource ids hold '/', which RowKeys forbid; base64url is reversible and safe.
-    encoded = base64.urlsafe_b64encode(key.encode()).decode().rstrip("=")
-    return f"{_INCIDENT_PREFIX}{kind.value}|{encoded}"
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
 def _incident_entity(group: str, incident: Incident) -> Entity:

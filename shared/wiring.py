@@ -11,7 +11,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import requests
 from azure.core.credentials import TokenCredential
@@ -28,6 +28,10 @@ from shared.resolve import resolve_accounts
 from shared.service import Controller
 from shared.settings import Settings, StorageSettings, load_settings
 from shared.table_store import TableStateStore
+from shared.work_queue import StorageWorkQueue
+
+if TYPE_CHECKING:
+    from azure.storage.queue import QueueClient
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -76,7 +80,14 @@ def build_controller(settings: Settings) -> Controller:
         timeout=settings.probe_timeout_seconds,
         slow_ms=settings.probe_slow_ms,
     )
-    return Controller(config, store, prober=prober, notifier=notifier(settings))
+    return Controller(
+        config,
+        store,
+        prober=prober,
+        notifier=notifier(settings),
+        queue=StorageWorkQueue(queue_client(settings)),
+        inline_groups=settings.fanout_inline_groups,
+    )
 
 
 def notifier(settings: Settings) -> Notifier:
@@ -116,6 +127,28 @@ def table_client(settings: Settings) -> TableClient:
     """A TableClient with timeouts short enough to answer the action group within 10 s."""
     service = _service_client(settings.storage, settings.storage_timeout_seconds)
     return service.get_table_client(settings.table_name)
+
+
+def queue_client(settings: Settings) -> QueueClient:
+    """The fan-out queue, base64-encoded as the Functions host's queue trigger expects."""
+    # Imported here, like azure-identity: the queue SDK adds about 20 ms to a cold start.
+    from azure.storage.queue import QueueClient, TextBase64EncodePolicy  # noqa: PLC0415
+
+    storage = settings.storage
+    options: dict[str, Any] = {
+        "transport": _pooled_transport(settings.storage_timeout_seconds),
+        "retry_total": 1,
+        "message_encode_policy": TextBase64EncodePolicy(),
+    }
+    if storage.queue_service_uri:
+        credential = _default_credential(storage.client_id)
+        return QueueClient(
+            storage.queue_service_uri, settings.fanout_queue, credential=credential, **options
+        )
+    assert storage.connection_string is not None  # noqa: S101  settings guarantee one of the two
+    return QueueClient.from_connection_string(
+        storage.connection_string, settings.fanout_queue, **options
+    )
 
 
 def _service_client(storage: StorageSettings, timeout: float) -> TableServiceClient:

@@ -6,20 +6,15 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from azure.data.tables import TableServiceClient
 
-from devhost.azurite import Azurite
-
-ROOT = Path(__file__).resolve().parent.parent
+from devhost.azurite import AZURITE, Azurite
 
 
 def _azurite_installed() -> bool:
-    return (ROOT / "node_modules" / ".bin" / "azurite-table").exists() and bool(
-        shutil.which("node")
-    )
+    return AZURITE.exists() and bool(shutil.which("node"))
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,8 @@ class HostProcess:
             "STORAGE_TIMEOUT_SECONDS": "2",
             # The readiness timer fires only when a test asks (POST /admin/functions/readiness).
             "READINESS_SCHEDULE": "0 0 0 1 1 *",
+            # A queue of the test's own, like its table, on the suite's shared Azurite.
+            "FANOUT_QUEUE": f"fanout-{table.lower()}",
             **env,
         }
         self._process: subprocess.Popen[bytes] | None = None

@@ -211,6 +211,7 @@ def test_storage_down_is_a_503_that_exits_3_with_retry_after(
     dead = (
         "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
         f"TableEndpoint=http://127.0.0.1:{free_port()}/devstoreaccount1;"
+        f"QueueEndpoint=http://127.0.0.1:{free_port()}/devstoreaccount1;"
     )
     with HostProcess(dead, table_name) as host:
         code = main(["--url", host.url, "active"])

@@ -519,7 +519,7 @@ def test_azurite_that_exits_while_starting_reports_its_output() -> None:
 def test_missing_azurite_tells_the_user_to_run_npm_ci(tmp_path: Path) -> None:
     """Without node_modules the error says how to install Azurite."""
     with pytest.raises(AzuriteError, match="npm ci"):
-        Azurite(binary=tmp_path / "azurite-table").start()
+        Azurite(binary=tmp_path / "azurite").start()
 
 
 # --- python -m devhost.run ---------------------------------------------------------------------
@@ -533,11 +533,12 @@ def run_env(**settings: str) -> dict[str, str]:
 
 def test_run_serves_the_app_and_sigterm_leaves_no_process_behind() -> None:
     """`make run` serves the app with Azurite and the demo config; SIGTERM exits 0, cleanly."""
-    port, azurite_port = free_port(), free_port()
+    port, azurite_port, queue_port = free_port(), free_port(), free_port()
     env = run_env(
         FUNCTION_APP_MODULE="tests.devhost_sample_app",
         PORT=str(port),
         AZURITE_TABLE_PORT=str(azurite_port),
+        AZURITE_QUEUE_PORT=str(queue_port),
     )
     process = subprocess.Popen(
         [sys.executable, "-m", "devhost.run"],
@@ -559,16 +560,16 @@ def test_run_serves_the_app_and_sigterm_leaves_no_process_behind() -> None:
 
     expected_settings = {
         "FAILOVER_CONFIG": str(DEMO_CONFIG),
-        "FailoverStorage": Azurite(port=azurite_port).connection_string,
+        "FailoverStorage": Azurite(port=azurite_port, queue_port=queue_port).connection_string,
     }
     states = [wait_for_state(child, lambda s: s == "gone") for child in children]
-    expected = (expected_settings, 0, 1, ["gone"], False)
+    expected = (expected_settings, 0, 1, ["gone"], (False, False))
     assert expected == (
         settings,
         process.returncode,
         len(children),
         states,
-        port_accepts(azurite_port),
+        (port_accepts(azurite_port), port_accepts(queue_port)),
     )
 
 
@@ -606,18 +607,20 @@ def test_run_exits_2_with_the_message_when_the_app_rejects_its_config(tmp_path: 
 
 
 def test_run_options_override_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """--port beats $PORT, which beats 7071; $HOST and $AZURITE_TABLE_PORT are read too."""
+    """--port beats $PORT, which beats 7071; $HOST and the $AZURITE_*_PORTs are read too."""
     monkeypatch.setenv("PORT", "8100")
     monkeypatch.setenv("HOST", "localhost")
     monkeypatch.setenv("AZURITE_TABLE_PORT", "10002")
+    monkeypatch.setenv("AZURITE_QUEUE_PORT", "10001")
 
     from_env, from_flag = parse_args([]), parse_args(["--port", "8200", "--no-azurite"])
 
-    expected = (8100, "localhost", 10002, 8200, True)
+    expected = (8100, "localhost", 10002, 10001, 8200, True)
     assert expected == (
         from_env.port,
         from_env.host,
         from_env.azurite_port,
+        from_env.azurite_queue_port,
         from_flag.port,
         from_flag.no_azurite,
     )

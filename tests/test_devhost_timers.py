@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from devhost.timers import (
     resolve_settings,
 )
 from tests import devhost_timer_app as sample
+from tests.logwatch import LogWatch, watching
 
 WAIT_SECONDS = sample.WAIT_SECONDS
 START = datetime(2024, 5, 1, 11, 58, 30, tzinfo=UTC)  # a Wednesday
@@ -51,44 +51,10 @@ class FakeClock:
         return self.now
 
 
-class LogWatch(logging.Handler):
-    """Collects devhost.timers records and lets a test wait for them, from any thread."""
-
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self._changed = threading.Condition()
-        self.records: list[logging.LogRecord] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        with self._changed:
-            self.records.append(record)
-            self._changed.notify_all()
-
-    def wait_for(self, prefix: str, count: int = 1) -> list[logging.LogRecord]:
-        """The records whose message starts with `prefix`, once there are `count` of them."""
-
-        def matching() -> list[logging.LogRecord]:
-            return [r for r in self.records if r.getMessage().startswith(prefix)]
-
-        with self._changed:
-            if not self._changed.wait_for(lambda: len(matching()) >= count, WAIT_SECONDS):
-                raise AssertionError(f"{count} x {prefix!r} expected: {self.messages()}")
-            return matching()
-
-    def messages(self) -> list[str]:
-        with self._changed:
-            return [r.getMessage() for r in self.records]
-
-
 @pytest.fixture
 def logs() -> Iterator[LogWatch]:
-    logger = logging.getLogger("devhost.timers")
-    watch, level = LogWatch(), logger.level
-    logger.addHandler(watch)
-    logger.setLevel(logging.INFO)
-    yield watch
-    logger.removeHandler(watch)
-    logger.setLevel(level)
+    with watching("devhost.timers", WAIT_SECONDS) as watch:
+        yield watch
 
 
 @pytest.fixture(autouse=True)

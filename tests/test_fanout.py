@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -64,13 +66,17 @@ def audit_actions(azurite: Azurite, table: str) -> Counter[str]:
 def test_one_incident_moves_every_group_once_and_retries_move_nothing(
     azurite: Azurite, table_name: str, tmp_path: Path
 ) -> None:
-    """300 groups on East US move once each; two concurrent re-deliveries and a late retry
-    only add `duplicate` lines; the West US-only group is untouched."""
+    """Applied within the request: 300 groups on East US move once each; two concurrent
+    re-deliveries and a late retry only add `duplicate` lines; the West US-only group is
+    untouched."""
     incident = af.to_body(af.service_health())
     config_file = tmp_path / "config.json"  # too big for one environment variable
     config_file.write_text(config(GROUPS))
     with HostProcess(
-        azurite.connection_string, table_name, FAILOVER_CONFIG=str(config_file)
+        azurite.connection_string,
+        table_name,
+        FAILOVER_CONFIG=str(config_file),
+        FANOUT_INLINE_GROUPS=str(GROUPS + 1),
     ) as host:
         first = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
         answers: list[int] = []
@@ -98,3 +104,57 @@ def test_one_incident_moves_every_group_once_and_retries_move_nothing(
         assert Counter({"failed_over": GROUPS, "duplicate": 3 * GROUPS}) == audit_actions(
             azurite, table_name
         )
+
+
+def test_a_queued_fanout_moves_every_group_once_and_retries_touch_no_group(
+    azurite: Azurite, table_name: str, tmp_path: Path
+) -> None:
+    """Above FANOUT_INLINE_GROUPS the alert is accepted onto the queue: the answer comes at
+    once, the queue trigger moves all 300 groups exactly once, and re-deliveries (concurrent
+    and late) answer `duplicate` without touching a group, so the audit holds exactly one
+    line per group."""
+    incident = af.to_body(af.service_health())
+    config_file = tmp_path / "config.json"
+    config_file.write_text(config(GROUPS))
+    with HostProcess(
+        azurite.connection_string, table_name, FAILOVER_CONFIG=str(config_file)
+    ) as host:
+        first = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+        answers: list[tuple[int, str]] = []
+
+        def redeliver() -> None:
+            answer = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+            answers.append((answer.status_code, answer.json()["outcome"]))
+
+        racing = [threading.Thread(target=redeliver) for _ in range(2)]
+        for thread in racing:
+            thread.start()
+        for thread in racing:
+            thread.join(timeout=120)
+        moved = wait_until(lambda: active_rows(azurite, table_name)["westus v2"] == GROUPS)
+        late = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+        log = host.output
+
+    queued = first.json()["queued"]
+    assert (200, "recorded", []) == (
+        first.status_code,
+        first.json()["outcome"],
+        first.json()["decisions"],
+    )
+    assert (GROUPS, 12) == (queued["groups"], queued["batches"])
+    assert [(200, "duplicate")] * 2 == answers
+    assert ("duplicate", queued) == (late.json()["outcome"], late.json()["queued"])
+    assert moved, "not every group moved within the wait"
+    assert Counter({"westus v2": GROUPS, "westus v1": 1}) == active_rows(azurite, table_name)
+    assert Counter({"failed_over": GROUPS}) == audit_actions(azurite, table_name)
+    assert 12 == log.count("Executed 'Functions.fanout' (Succeeded")
+
+
+def wait_until(done: Callable[[], bool], limit: float = 60.0) -> bool:
+    """Poll `done` until it holds or `limit` seconds pass; whether it held."""
+    deadline = time.monotonic() + limit
+    while not done():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.2)  # polling for the queue's work, not timing it
+    return True

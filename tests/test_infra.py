@@ -36,6 +36,8 @@ APPROVED_API_VERSIONS = {
     "Microsoft.Storage/storageAccounts/blobServices/containers": {"2025-01-01"},
     "Microsoft.Storage/storageAccounts/tableServices": {"2025-01-01"},
     "Microsoft.Storage/storageAccounts/tableServices/tables": {"2025-01-01"},
+    "Microsoft.Storage/storageAccounts/queueServices": {"2025-01-01"},
+    "Microsoft.Storage/storageAccounts/queueServices/queues": {"2025-01-01"},
     "Microsoft.Insights/actionGroups": {"2023-01-01"},
     "Microsoft.Insights/activityLogAlerts": {"2020-10-01"},
     "Microsoft.Insights/components": {"2020-02-02"},
@@ -46,10 +48,12 @@ APPROVED_API_VERSIONS = {
     "Microsoft.VideoIndexer/accounts": {"2025-04-01"},
     "Microsoft.OperationalInsights/workspaces": {"2023-09-01"},
 }
-# The built-in roles' real ids (spec/azure.md); every one of them is granted somewhere.
+# The built-in roles' real ids (spec/azure.md; Storage Queue Data Contributor from Azure's
+# built-in roles list); every one of them is granted somewhere.
 ROLE_IDS = {
     "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
     "76199698-9eea-4c19-bc75-cec21354c6b6": "Storage Table Data Reader",
+    "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
     "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
@@ -69,6 +73,8 @@ PLATFORM_SETTINGS = {
     "AzureWebJobsStorage__accountName",
     "AzureWebJobsStorage__credential",
     "AzureWebJobsStorage__clientId",
+    # The Functions host's identity-based connection for the fan-out queue trigger.
+    "FailoverStorage__credential",
 }
 SERVICE_NAMES = ["Video Indexer", "Azure Video Indexer", "Azure AI Video Indexer"]
 MINIMAL_ENV = {

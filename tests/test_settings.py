@@ -174,16 +174,34 @@ def test_table_service_uri_with_client_id() -> None:
     env = {
         "FAILOVER_CONFIG": BASE_ENV["FAILOVER_CONFIG"],
         "FailoverStorage__tableServiceUri": "https://acct.table.core.windows.net/",
+        "FailoverStorage__queueServiceUri": "https://acct.queue.core.windows.net/",
         "FailoverStorage__clientId": "cid",
     }
 
     storage = load_settings(env).storage
 
-    assert ("https://acct.table.core.windows.net", "cid", None) == (
+    assert (
+        "https://acct.table.core.windows.net",
+        "https://acct.queue.core.windows.net",
+        "cid",
+        None,
+    ) == (
         storage.table_service_uri,
+        storage.queue_service_uri,
         storage.client_id,
         storage.connection_string,
     )
+
+
+def test_fanout_settings_and_their_defaults() -> None:
+    """FANOUT_QUEUE and FANOUT_INLINE_GROUPS: defaults, and values as given."""
+    default = load_settings(BASE_ENV)
+    given = load_settings(
+        {**BASE_ENV, "FANOUT_QUEUE": "tenant-moves-2", "FANOUT_INLINE_GROUPS": "0"}
+    )
+
+    assert ("failover-fanout", 100) == (default.fanout_queue, default.fanout_inline_groups)
+    assert ("tenant-moves-2", 0) == (given.fanout_queue, given.fanout_inline_groups)
 
 
 def test_a_bad_webhook_url_is_not_echoed() -> None:
@@ -215,6 +233,30 @@ BAD_SETTINGS = {
         {"FailoverStorage": "", "FailoverStorage__tableServiceUri": "acct"},
         "FailoverStorage__tableServiceUri",
     ),
+    "table uri without queue uri": (
+        {"FailoverStorage": "", "FailoverStorage__tableServiceUri": "https://a.table.x"},
+        "FailoverStorage__queueServiceUri: not set",
+    ),
+    "queue uri not https": (
+        {
+            "FailoverStorage": "",
+            "FailoverStorage__tableServiceUri": "https://a.table.x",
+            "FailoverStorage__queueServiceUri": "a.queue.x",
+        },
+        "FailoverStorage__queueServiceUri: 'a.queue.x'",
+    ),
+    "queue uri alone": (
+        {"FailoverStorage__queueServiceUri": "https://a.queue.x"},
+        "FailoverStorage__queueServiceUri is set without",
+    ),
+    "table endpoint without queue endpoint": (
+        {"FailoverStorage": "AccountName=a;AccountKey=k;TableEndpoint=http://127.0.0.1:1/a;"},
+        "QueueEndpoint",
+    ),
+    "queue name upper case": ({"FANOUT_QUEUE": "Moves"}, "FANOUT_QUEUE"),
+    "queue name double hyphen": ({"FANOUT_QUEUE": "a--b"}, "FANOUT_QUEUE"),
+    "queue name too long": ({"FANOUT_QUEUE": "q" * 57}, "FANOUT_QUEUE"),
+    "inline groups negative": ({"FANOUT_INLINE_GROUPS": "-1"}, "FANOUT_INLINE_GROUPS"),
     "table name": ({"FAILOVER_TABLE": "bad-name"}, "FAILOVER_TABLE"),
     "max age not a number": ({"ACTIVE_ACCOUNT_MAX_AGE": "ten"}, "ACTIVE_ACCOUNT_MAX_AGE"),
     "negative max age": ({"ACTIVE_ACCOUNT_MAX_AGE": "-1"}, "ACTIVE_ACCOUNT_MAX_AGE"),

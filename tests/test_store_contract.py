@@ -12,7 +12,8 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from shared.decide import decide, initial_state
-from shared.model import AuditRecord, Config, GroupState
+from shared.fanout import FanoutJob
+from shared.model import AuditRecord, Config, GroupState, SignalKind
 from shared.store import ConflictError, InMemoryStateStore, StateStore
 from shared.table_store import TableStateStore
 from tests.core import (
@@ -71,6 +72,16 @@ def failed_over(start: GroupState) -> GroupState:
     return second
 
 
+def moved_and_pinned(created: GroupState) -> GroupState:
+    """`created` failed over, pinned for an hour, with a readiness row per account."""
+    return replace(
+        failed_over(created),
+        pinned=True,
+        pin_expires=T0 + timedelta(hours=1),
+        readiness={EAST.name: failing(3), WEST.name: passing()},
+    )
+
+
 def test_unknown_group_loads_as_none(store: StateStore) -> None:
     """A group never saved reads as None."""
     assert store.load_group("nobody") is None
@@ -79,13 +90,7 @@ def test_unknown_group_loads_as_none(store: StateStore) -> None:
 def test_saved_state_reads_back_equal(store: StateStore) -> None:
     """Active account, version, pin and incidents round-trip exactly."""
     created = store.save(None, initial_state(GRP, T0), [])
-    moved = replace(
-        failed_over(created),
-        pinned=True,
-        pin_expires=T0 + timedelta(hours=1),
-        readiness={EAST.name: failing(3), WEST.name: passing()},
-        blocked_since=T0,
-    )
+    moved = replace(moved_and_pinned(created), blocked_since=T0)
 
     saved = store.save(created, moved, [])
     loaded = store.load_group(GRP.name)
@@ -93,6 +98,18 @@ def test_saved_state_reads_back_equal(store: StateStore) -> None:
     assert loaded is not None
     assert replace(moved, etag=None) == replace(loaded, etag=None)
     assert saved.etag == loaded.etag
+
+
+def test_load_active_is_the_state_without_incidents_or_readiness(store: StateStore) -> None:
+    """The point read returns every active-account field and the ETag, and no ledger."""
+    created = store.save(None, initial_state(GRP, T0), [])
+    moved = moved_and_pinned(created)
+    saved = store.save(created, moved, [])
+    head = store.load_active(GRP.name)
+
+    assert store.load_active("nobody") is None
+    assert moved.incidents  # so the comparison below shows they are left out
+    assert replace(saved, incidents={}, readiness={}) == head
 
 
 def test_readiness_updates_replace_the_previous_probe(store: StateStore) -> None:
@@ -240,6 +257,33 @@ def test_ping_answers_when_reachable(store: StateStore) -> None:
     store.ping()
 
     assert store.load_group(GRP.name) is None
+
+
+def test_fanout_jobs_are_found_by_their_update(store: StateStore) -> None:
+    """An accepted fan-out is read back by kind, key and update id (keys may hold '/');
+    another update of the same incident is not it, and re-recording replaces the record."""
+    key = EAST.resource_id.lower()
+    job = FanoutJob(
+        job="d1",
+        kind=SignalKind.RESOURCE_HEALTH,
+        key=key,
+        update_id="u/1",
+        groups=250,
+        digest="abc",
+        batches=10,
+        accepted_at=T0,
+    )
+    missing_before = store.fanout_job(SignalKind.RESOURCE_HEALTH, key, "u/1")
+    store.save_fanout_job(job)
+    store.save_fanout_job(replace(job, job="d2", update_id="u/2"))
+    store.save_fanout_job(replace(job, job="d3", groups=251))
+
+    assert missing_before is None
+    assert replace(job, job="d3", groups=251) == store.fanout_job(
+        SignalKind.RESOURCE_HEALTH, key, "u/1"
+    )
+    assert "d2" == getattr(store.fanout_job(SignalKind.RESOURCE_HEALTH, key, "u/2"), "job", None)
+    assert store.fanout_job(SignalKind.SERVICE_HEALTH, key, "u/1") is None
 
 
 def _run_all(jobs: list[Callable[[], None]]) -> None:

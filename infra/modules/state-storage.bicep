@@ -13,6 +13,9 @@ param sku string
 @description('Name of the state table.')
 param tableName string
 
+@description('Name of the fan-out queue (FANOUT_QUEUE).')
+param queueName string
+
 @description('Principal id of the function app\'s managed identity.')
 param appPrincipalId string
 
@@ -25,6 +28,8 @@ param tags object = {}
 var tableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 // Storage Table Data Reader
 var tableDataReaderRoleId = '76199698-9eea-4c19-bc75-cec21354c6b6'
+// Storage Queue Data Contributor
+var queueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
 
 resource storage 'Microsoft.Storage/storageAccounts@2025-01-01' = {
   name: name
@@ -66,6 +71,29 @@ resource appTableDataContributor 'Microsoft.Authorization/roleAssignments@2022-0
   }
 }
 
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2025-01-01' = {
+  parent: storage
+  name: 'default'
+}
+
+// An alert touching many groups is applied from this queue; the app would create it too.
+resource queue 'Microsoft.Storage/storageAccounts/queueServices/queues@2025-01-01' = {
+  parent: queueService
+  name: queueName
+}
+
+// Send (the alert webhook), and receive, update and delete (the queue trigger, which also
+// writes to the poison queue).
+resource appQueueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage.id, appPrincipalId, queueDataContributorRoleId)
+  scope: storage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueDataContributorRoleId)
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 // No principalType: a reader may be a user, a group or a service principal.
 resource readerTableDataReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = [for readerId in readerPrincipalIds: {
   name: guid(storage.id, readerId, tableDataReaderRoleId)
@@ -80,3 +108,4 @@ output id string = storage.id
 output name string = storage.name
 output tablePrimaryEndpoint string = storage.properties.primaryEndpoints.table
 output tableSecondaryEndpoint string = storage.properties.secondaryEndpoints.table
+output queuePrimaryEndpoint string = storage.properties.primaryEndpoints.queue
