@@ -60,7 +60,9 @@ def many(prefix: str, count: int, primary: str = "eastus", secondary: str = "wes
 class Stack(HostProcess):
     """The function app on a free port, its state in table `table` of the given Azurite."""
 
-    def __init__(self, azurite: Azurite, groups: list[Json], work: Path, table: str) -> None:
+    def __init__(
+        self, azurite: Azurite, groups: list[Json], work: Path, table: str, **env: str
+    ) -> None:
         config = work / f"{table}-config.json"
         config.write_text(json.dumps({"groups": groups}))
         super().__init__(
@@ -69,6 +71,7 @@ class Stack(HostProcess):
             FAILOVER_CONFIG=str(config),
             STANDIN_PORT=str(free_port()),
             STORAGE_TIMEOUT_SECONDS="3",  # the product's default, not the tests' shorter one
+            **env,
         )
         self.table_name = table
         self._azurite = azurite
@@ -93,6 +96,23 @@ class Stack(HostProcess):
 
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time a process has used so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = _stat(pid)
     # After the command name: state is field 3, utime 14 and stime 15 (man 5 proc).
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time of a process and of its running children (the host's extra queue instances)."""
+    children = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if int(_stat(int(entry.name))[1]) == pid:  # field 4: the parent's pid
+                    children.append(int(entry.name))
+            except (OSError, IndexError):
+                continue  # ended meanwhile
+    return cpu_seconds(pid) + sum(cpu_seconds(child) for child in children)
+
+
+def _stat(pid: int) -> list[str]:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()

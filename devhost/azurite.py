@@ -62,7 +62,7 @@ def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
         return False
 
 
-def _die_with_parent() -> Callable[[], None] | None:
+def die_with_parent() -> Callable[[], None] | None:
     """A preexec_fn asking Linux to SIGTERM the child when this process dies, even by SIGKILL."""
     if not sys.platform.startswith("linux"):
         return None
@@ -216,7 +216,7 @@ class Azurite:
             stdin=subprocess.DEVNULL,
             stdout=self._output,
             stderr=subprocess.STDOUT,
-            preexec_fn=_die_with_parent(),  # noqa: PLW1509 - only prctl runs before exec
+            preexec_fn=die_with_parent(),  # noqa: PLW1509 - only prctl runs before exec
         )
         logger.info("Azurite starting on ports %s (pid %d)", self._describe_ports(), self.pid)
         self._paused = False

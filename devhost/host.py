@@ -269,7 +269,8 @@ _INDEXED: weakref.WeakKeyDictionary[func.FunctionApp, list[Function]] = weakref.
 _INDEX_LOCK = threading.Lock()
 
 
-def _functions_of(app: func.FunctionApp) -> list[Function]:
+def functions_of(app: func.FunctionApp) -> list[Function]:
+    """The app's functions with their triggers, indexed once per app."""
     # get_functions() indexes the app once, as the worker does: a second call fails its
     # duplicate-name check. Index each app once so several hosts (tests) can serve it.
     with _INDEX_LOCK:
@@ -280,7 +281,7 @@ def _functions_of(app: func.FunctionApp) -> list[Function]:
 
 def _routes_from_app(app: func.FunctionApp, route_prefix: str) -> list[Route]:
     routes = []
-    for function in _functions_of(app):
+    for function in functions_of(app):
         trigger = function.get_trigger()
         if not isinstance(trigger, HttpTrigger):
             continue  # timers and queues have no URL
@@ -731,10 +732,10 @@ class LocalFunctionsHost:
         self._routes = _routes_from_app(app, route_prefix.strip("/"))
         # Before binding the port, so a bad schedule or queue setting leaves nothing open behind.
         timers = timers_from_functions(
-            _functions_of(app), environ=environ, defaults=setting_defaults or {}
+            functions_of(app), environ=environ, defaults=setting_defaults or {}
         )
         queues = queues_from_functions(
-            _functions_of(app), environ=environ, defaults=setting_defaults or {}
+            functions_of(app), environ=environ, defaults=setting_defaults or {}
         )
         self._queues = QueueListeners(queues, queue_options or QueueOptions())
         self._keys = HostKeys.from_environ(environ)

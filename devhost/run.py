@@ -15,15 +15,16 @@ import importlib
 import logging
 import os
 import signal
+import subprocess
 import sys
 import traceback
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from types import FrameType
 
 import azure.functions as func
 
-from devhost.azurite import Azurite, AzuriteError
+from devhost.azurite import Azurite, AzuriteError, die_with_parent
 from devhost.host import LocalFunctionsHost, Route, read_route_prefix
 from devhost.queues import QueueOptionsError, QueueTriggerError, read_queue_options
 from devhost.standin import DEFAULT_PORT as STANDIN_DEFAULT_PORT
@@ -46,6 +47,8 @@ STORAGE_CONNECTION = "FailoverStorage"
 STORAGE_SETTINGS = (STORAGE_CONNECTION, f"{STORAGE_CONNECTION}__tableServiceUri")
 # The stand-in takes any bearer token, so this one guards nothing.
 DEV_ARM_TOKEN = "local-dev-token"  # noqa: S105
+MAX_QUEUE_INSTANCES = 8
+QUEUE_INSTANCE_STOP_SECONDS = 45.0  # a running batch may take a while to finish
 EXIT_STOPPED = 0  # a requested stop is success
 EXIT_ENVIRONMENT = 1  # Azurite or the port: nothing wrong with the app
 EXIT_APP_FAILED = 2  # the app does not import, e.g. invalid configuration
@@ -76,6 +79,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.azurite_port = _env_int(parser, "AZURITE_TABLE_PORT")
     args.azurite_queue_port = _env_int(parser, "AZURITE_QUEUE_PORT")
     args.standin_port = _env_int(parser, "STANDIN_PORT")
+    raw = os.environ.get("LOCAL_QUEUE_INSTANCES", "").strip() or "1"
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_QUEUE_INSTANCES:
+        parser.error(f"LOCAL_QUEUE_INSTANCES must be 1 to {MAX_QUEUE_INSTANCES}, got {raw!r}")
+    args.queue_instances = int(raw)
     return args
 
 
@@ -170,9 +177,31 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         print(f"error: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
         return EXIT_ENVIRONMENT
     cleanup.callback(host.shutdown)
+    for _ in range(args.queue_instances - 1):
+        cleanup.enter_context(_queue_instance())
     print(_banner(host, storage, config, standin), flush=True)
     host.serve_forever()
     return EXIT_STOPPED
+
+
+@contextlib.contextmanager
+def _queue_instance() -> Iterator[None]:
+    """One more process consuming the app's queues (devhost/queue_worker.py), stopped after."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "devhost.queue_worker"],
+        cwd=REPO_ROOT,
+        stdin=subprocess.DEVNULL,
+        preexec_fn=die_with_parent(),  # noqa: PLW1509 - only prctl runs before exec
+    )
+    try:
+        yield
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=QUEUE_INSTANCE_STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _use_azurite_storage(azurite: Azurite) -> str:

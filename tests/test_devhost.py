@@ -624,3 +624,26 @@ def test_run_options_override_the_environment(monkeypatch: pytest.MonkeyPatch) -
         from_flag.port,
         from_flag.no_azurite,
     )
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", 1), ("2", 2), ("8", 8)])
+def test_local_queue_instances_defaults_to_one(
+    monkeypatch: pytest.MonkeyPatch, raw: str, expected: int
+) -> None:
+    """LOCAL_QUEUE_INSTANCES: how many processes consume the queues; one (the host) by default."""
+    monkeypatch.setenv("LOCAL_QUEUE_INSTANCES", raw)
+
+    assert expected == parse_args([]).queue_instances
+
+
+@pytest.mark.parametrize("raw", ["0", "9", "two", "-1"])
+def test_a_bad_local_queue_instances_is_refused_naming_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], raw: str
+) -> None:
+    monkeypatch.setenv("LOCAL_QUEUE_INSTANCES", raw)
+
+    with pytest.raises(SystemExit) as stopped:
+        parse_args([])
+
+    assert 2 == stopped.value.code
+    assert "LOCAL_QUEUE_INSTANCES must be 1 to 8" in capsys.readouterr().err

@@ -4,6 +4,7 @@ each exactly once, with a complete audit trail, however often the webhook is ret
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -158,3 +159,29 @@ def wait_until(done: Callable[[], bool], limit: float = 60.0) -> bool:
             return False
         time.sleep(0.2)  # polling for the queue's work, not timing it
     return True
+
+
+def test_a_second_queue_instance_moves_nothing_twice_and_stops_with_the_host(
+    azurite: Azurite, table_name: str, tmp_path: Path
+) -> None:
+    """With LOCAL_QUEUE_INSTANCES=2 a second process consumes the same queue, competing for
+    its batches: the groups still move exactly once, and stopping the host stops it too."""
+    config_file = tmp_path / "config.json"
+    config_file.write_text(config(GROUPS))
+    with HostProcess(
+        azurite.connection_string,
+        table_name,
+        FAILOVER_CONFIG=str(config_file),
+        LOCAL_QUEUE_INSTANCES="2",
+    ) as host:
+        assert wait_until(lambda: "queue instance" in host.output, limit=30)
+        incident = af.to_body(af.service_health())
+        answer = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+        moved = wait_until(lambda: active_rows(azurite, table_name)["westus v2"] == GROUPS)
+        log = host.output
+    instance = int(re.search(r"queue instance (\d+) listening", log)[1])  # type: ignore[index]
+
+    assert ("recorded", True) == (answer.json()["outcome"], moved)
+    assert Counter({"failed_over": GROUPS}) == audit_actions(azurite, table_name)
+    assert 12 == log.count("Executed 'Functions.fanout' (Succeeded")
+    assert not Path(f"/proc/{instance}").exists(), "the extra queue instance outlived the host"
