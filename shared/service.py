@@ -14,6 +14,7 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, replace
@@ -149,7 +150,7 @@ class Controller:
             return accepted
         tracking = set(self.store.groups_tracking(parsed.key))
         touched = [g for g in self.config.groups if g.name in tracking or g.name in impacted]
-        if self._queue is not None and len(touched) > self._inline_groups:
+        if self._queued(len(touched)):
             return self._accept(parsed, touched, groups_digest(impacted), delivery)
         decisions = self._for_each_group(
             touched, lambda group: self._apply_signal(parsed, group, delivery)
@@ -197,9 +198,13 @@ class Controller:
         )
         return actions
 
+    def _queued(self, groups: int) -> bool:
+        """Whether an alert touching this many groups goes through the queue."""
+        return self._queue is not None and groups > self._inline_groups
+
     def _accepted_before(self, signal: Signal, impacted: set[str]) -> AlertResult | None:
         """The answer to a re-delivery of an update already accepted for these groups."""
-        if self._queue is None or len(impacted) <= self._inline_groups:
+        if not self._queued(len(impacted)):
             return None
         job = self.store.fanout_job(signal.kind, signal.key, signal.update_id)
         if job is None or job.digest != groups_digest(impacted):
@@ -397,14 +402,9 @@ class Controller:
 
         def choose(state: GroupState, now: datetime) -> Decision:
             decision = decide(signal, group, state, now, delivery)
-            if (
-                trust_readiness
-                and decision.action == "failed_over"
-                and _recently_passed(state, decision.to_account, now)
-            ):
-                return decision
+            trusted = _recently_passed(state, now) if trust_readiness else frozenset()
             for _ in group.accounts:
-                names = self._preflight_targets(group, state, decision, fresh)
+                names = self._preflight_targets(group, state, decision, fresh.keys() | trusted)
                 if not names:
                     break
                 fresh.update(self._preflight(group, names))
@@ -428,13 +428,14 @@ class Controller:
         return decision
 
     def _preflight_targets(
-        self, group: Group, state: GroupState, decision: Decision, fresh: dict[str, ProbeResult]
+        self, group: Group, state: GroupState, decision: Decision, known: AbstractSet[str]
     ) -> list[str]:
-        """Accounts to probe now: the target of a move, or the unready ones a move waits for."""
+        """Accounts to probe now: the target of a move, or the unready ones a move waits for,
+        unless their readiness is already `known` for this delivery."""
         if self._prober is None:
             return []
         if decision.action == "failed_over":
-            return [] if decision.to_account in fresh else [decision.to_account]
+            return [] if decision.to_account in known else [decision.to_account]
         after = decision.new_state or state
         if decision.action not in ("blocked", "duplicate") or not failover_causes(after):
             return []
@@ -443,7 +444,7 @@ class Controller:
             a.name
             for a in group.accounts
             if a.name in unready
-            and a.name not in fresh
+            and a.name not in known
             and a.name != after.active
             and not blocking_incidents(after, a.name)
         ]
@@ -558,12 +559,12 @@ class Controller:
         return AlertResult("ignored", reason, ())
 
 
-def _recently_passed(state: GroupState, account: str, now: datetime) -> bool:
-    """Whether the account's stored probe passed within TRUSTED_READINESS."""
-    readiness = state.readiness.get(account)
-    return (
-        readiness is not None
-        and readiness.status is ReadinessStatus.HEALTHY
+def _recently_passed(state: GroupState, now: datetime) -> frozenset[str]:
+    """The accounts whose stored probe passed within TRUSTED_READINESS."""
+    return frozenset(
+        name
+        for name, readiness in state.readiness.items()
+        if readiness.status is ReadinessStatus.HEALTHY
         and now - readiness.checked_at <= TRUSTED_READINESS
     )
 

@@ -18,7 +18,6 @@ from shared.model import AuditRecord, GroupState, SignalKind
 
 # Alerts that touch no group are audited under this pseudo-group (group names cannot start "_").
 UNMATCHED = "_unmatched"
-FANOUT_JOBS = "_fanout"  # the partition of accepted fan-outs
 
 
 def audit_sort_key(record: AuditRecord) -> str:

@@ -50,13 +50,7 @@ from shared.model import (
     ReadinessStatus,
     SignalKind,
 )
-from shared.store import (
-    FANOUT_JOBS,
-    UNMATCHED,
-    ConflictError,
-    StoreUnavailableError,
-    audit_sort_key,
-)
+from shared.store import UNMATCHED, ConflictError, StoreUnavailableError, audit_sort_key
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +58,7 @@ ACTIVE_ROW = "active"
 _INCIDENT_PREFIX = "incident|"
 _AUDIT_PREFIX = "audit|"
 _READINESS_PREFIX = "readiness|"
+FANOUT_JOBS = "_fanout"  # the partition of accepted fan-outs (group names cannot start "_")
 # Transaction upserts default to MERGE, which would keep properties a new record dropped.
 _REPLACE = {"mode": UpdateMode.REPLACE}
 _T = TypeVar("_T")

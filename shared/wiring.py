@@ -7,6 +7,7 @@ controller are built by the first request that needs them.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -116,7 +117,10 @@ def _pooled_transport(timeout: float) -> RequestsTransport:
     )
 
 
+@functools.cache
 def _default_credential(client_id: str | None) -> TokenCredential:
+    """One credential per identity, shared by the table, queue and ARM clients, so each
+    token is fetched once rather than once per client."""
     # Imported here: azure-identity is heavy and building it early slows cold start.
     from azure.identity import DefaultAzureCredential  # noqa: PLC0415
 
