@@ -149,6 +149,16 @@ param probeSlowMs int = 3000
 @maxValue(60)
 param notifyTimeoutSeconds int = 2
 
+@description('CLOCK_SKEW_MINUTES: an alert event time further ahead of the controller\'s clock is ordered as received.')
+@minValue(1)
+@maxValue(1440)
+param clockSkewMinutes int = 15
+
+@description('INCIDENT_RETENTION_DAYS: a closed incident is remembered this long after its last update.')
+@minValue(30)
+@maxValue(366)
+param incidentRetentionDays int = 60
+
 @description('ARM_BASE_URL: Azure Resource Manager endpoint; this cloud\'s by default.')
 param armBaseUrl string = environment().resourceManager
 
@@ -303,6 +313,8 @@ var appSettings = union({
   PROBE_TIMEOUT_SECONDS: string(probeTimeoutSeconds)
   PROBE_SLOW_MS: string(probeSlowMs)
   NOTIFY_TIMEOUT_SECONDS: string(notifyTimeoutSeconds)
+  CLOCK_SKEW_MINUTES: string(clockSkewMinutes)
+  INCIDENT_RETENTION_DAYS: string(incidentRetentionDays)
   ARM_BASE_URL: armBaseUrl
   VI_BASE_URL: viBaseUrl
   APPLICATIONINSIGHTS_CONNECTION_STRING: monitoring.outputs.connectionString

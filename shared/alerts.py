@@ -226,10 +226,22 @@ def parse_timestamp(text: str, *, field: str = "timestamp") -> datetime:
     micro = (fraction or "")[:6].ljust(6, "0")
     zone = "+00:00" if offset in (None, "Z", "z") else offset
     try:
-        parsed = datetime.fromisoformat(f"{seconds}.{micro}{zone}")
+        parsed = datetime.fromisoformat(f"{seconds}.{micro}{zone}").astimezone(UTC)
     except ValueError as exc:
         raise InvalidAlertError(f"{field} is not a valid date and time: {text!r} ({exc})") from exc
-    return parsed.astimezone(UTC)
+    except OverflowError:
+        parsed = None
+    if parsed is None or parsed < EARLIEST_STORABLE:
+        raise InvalidAlertError(
+            f"{field} {text!r} is outside the times Table Storage can hold "
+            "(1601-01-01T00:00:00Z to 9999-12-31T23:59:59Z)"
+        )
+    return parsed
+
+
+# Table Storage holds DateTime values from this moment on (to the end of year 9999, which is
+# also where Python's datetime ends).
+EARLIEST_STORABLE = datetime(1601, 1, 1, tzinfo=UTC)
 
 
 def _digest(context: _Node) -> str:

@@ -6,8 +6,9 @@ import json
 from datetime import datetime, timedelta
 
 from shared.alerts import parse_timestamp
-from shared.decide import auto_moves_today
+from shared.decide import auto_moves_today, impact_ended_at
 from shared.fanout import FanoutJob
+from shared.lifecycle import held
 from shared.manual import ManualRequest
 from shared.model import (
     AuditRecord,
@@ -15,6 +16,7 @@ from shared.model import (
     Group,
     GroupState,
     Incident,
+    IncidentStatus,
     Readiness,
     ReadinessStatus,
 )
@@ -94,7 +96,8 @@ def state_view(
     }
     if detail:
         pin_expires = state.pin_expires if state.pin_in_force(now) else None
-        incidents = sorted(state.incidents.values(), key=lambda i: i.event_time, reverse=True)
+        incidents = sorted(state.incidents.values(), key=lambda i: i.updated_at, reverse=True)
+        holding = held(state.incidents)
         view |= {
             "pinExpires": pin_expires.isoformat() if pin_expires else None,
             "actor": state.actor,
@@ -115,11 +118,16 @@ def state_view(
                     "location": a.location,
                     "role": group.role(a.name),
                     "readiness": _readiness_view(state.readiness.get(a.name)),
+                    "impacted": a.name in holding,
+                    "impactEndedAt": _iso(impact_ended_at(state, a.name)),
                 }
                 for a in group.accounts
             ],
-            "openIncidents": [_incident_view(i) for i in incidents if i.open],
-            "closedIncidents": [_incident_view(i) for i in incidents if not i.open],
+            "openIncidents": [_incident_view(i) for i in incidents if not i.status.closed],
+            "closedIncidents": [
+                _incident_view(i) for i in incidents if i.status is IncidentStatus.CLOSED
+            ],
+            "tombstones": sum(1 for i in incidents if i.status is IncidentStatus.TOMBSTONE),
         }
     return view
 
@@ -227,7 +235,7 @@ def _pin_expires(raw: dict[str, object], now: datetime) -> datetime | None:
     try:
         expires = parse_timestamp(until, field="pinUntil")
     except ValueError as exc:
-        raise FailoverRequestError(f"pinUntil: {exc}") from exc
+        raise FailoverRequestError(str(exc)) from exc
     if expires <= now:
         raise FailoverRequestError(f"pinUntil: {until} is not in the future")
     return expires
@@ -275,10 +283,16 @@ def _incident_view(incident: Incident) -> dict[str, object]:
         "kind": incident.kind.value,
         "title": incident.title,
         "type": incident.incident_type,
+        "status": incident.status.value,
         "phase": incident.phase.name.lower(),
         "impacted": sorted(incident.impacted),
         "triggersFailover": incident.triggers_failover,
         "firstSeen": incident.first_seen.isoformat(),
-        "updated": incident.event_time.isoformat(),
-        "closedAt": incident.closed_at.isoformat() if incident.closed_at else None,
+        "updatedAt": incident.updated_at.isoformat(),
+        "lastUpdate": {"id": incident.update_id, "eventTime": incident.event_time.isoformat()},
+        "closedAt": _iso(incident.closed_at),
     }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None

@@ -11,6 +11,19 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+from shared.lifecycle import (
+    MAX_CLAMPED_IDS,
+    Arrival,
+    already_known,
+    arrival,
+    behind,
+    held,
+    impact_ended,
+    impacted_accounts,
+    label,
+    next_incident,
+    tidy,
+)
 from shared.model import (
     Account,
     Action,
@@ -19,20 +32,18 @@ from shared.model import (
     Group,
     GroupState,
     Incident,
-    Phase,
-    Policy,
+    IncidentStatus,
+    KnownUpdate,
     ReadinessStatus,
     Signal,
     SignalKind,
-    normalize_region,
+    Timekeeping,
 )
 
-# Closed incidents are kept this long so late re-deliveries are still recognised as stale.
-CLOSED_INCIDENT_RETENTION = timedelta(days=7)
-# Bounds the deletes one decision adds to its (≤ 100 operation) storage transaction.
-MAX_PRUNED_PER_DECISION = 50
-_IMPACTING_HEALTH = frozenset({"unavailable", "degraded"})
+__all__ = ["impacted_accounts"]  # re-exported: the shell asks which groups a signal names
+
 _DAY = timedelta(days=1)
+DEFAULT_TIMEKEEPING = Timekeeping()
 
 
 def initial_state(group: Group, now: datetime) -> GroupState:
@@ -44,20 +55,6 @@ def initial_state(group: Group, now: datetime) -> GroupState:
         since=now,
         reason="initial state: the primary account",
     )
-
-
-def impacted_accounts(signal: Signal, group: Group) -> frozenset[str]:
-    """Names of the group's accounts this signal says are impaired (any phase)."""
-    if signal.kind is SignalKind.RESOURCE_HEALTH:
-        return frozenset(a.name for a in group.accounts if _same_resource(a, signal))
-    policy = group.policy
-    regions: set[str] = set()
-    for service in signal.services:
-        if any(wanted in service.name.lower() for wanted in policy.service_names):
-            regions.update(normalize_region(r) for r in service.regions)
-    if policy.include_global and "global" in regions:
-        return frozenset(a.name for a in group.accounts)
-    return frozenset(a.name for a in group.accounts if a.location in regions)
 
 
 def concerns(signal: Signal, group: Group, state: GroupState | None) -> bool:
@@ -72,48 +69,149 @@ def decide(
     state: GroupState,
     now: datetime,
     delivery_id: str,
+    *,
+    newest: KnownUpdate | None = None,
+    clock: Timekeeping = DEFAULT_TIMEKEEPING,
 ) -> Decision:
-    """Apply one signal to one group's state and decide whether the group moves."""
+    """Apply one signal to one group's state and decide whether the group moves.
+
+    `newest` is the newest update of the signal's incident the controller has seen, whichever
+    groups it named (Service Health only). An update older than it is stale for every group;
+    a group that missed it (a copy older than it) gets it applied instead.
+    """
     policy = group.policy
-    existing = state.incidents.get(signal.key)
     if signal.synthetic and not policy.accept_synthetic:
         reason = "synthetic test alert (IsSynthetic=True); set policy.acceptSynthetic to act on it"
         return _no_change(signal, state, "ignored", reason, now, delivery_id)
-    if existing is not None:
-        incoming = (signal.event_time, int(signal.phase), signal.update_id)
-        if incoming <= existing.order_key():
-            return _redelivered(signal, group, state, existing, now, delivery_id)
-    incident = _incident(signal, group, existing, now)
-    incidents = _pruned({**state.incidents, signal.key: incident}, now)
-    updated = replace(state, incidents=incidents)
-    return move_if_needed(signal, group, updated, now, delivery_id)
+    came = arrival(signal, now, clock)
+    if newest is not None and behind(signal, came, newest):
+        return _behind_newest(signal, came, group, state, newest, now, delivery_id, clock)
+    existing = state.incidents.get(signal.key)
+    if already_known(signal, came, existing):
+        assert existing is not None  # noqa: S101  already_known is False without it
+        if signal.update_id == existing.update_id or signal.update_id in existing.clamped_updates:
+            reason = f"update {signal.update_id} of {signal.key} was already applied"
+        else:
+            reason = (
+                f"update {signal.update_id} of {signal.key} is older than the applied update "
+                f"{existing.update_id} ({existing.event_time.isoformat()}); it changes nothing"
+            )
+        return _stale(
+            signal, group, state, _noting_clamped(state, signal, came), reason, now, delivery_id
+        )
+    return _applied(signal, came, group, state, now, delivery_id, clock)
 
 
-def _redelivered(
+def _noting_clamped(state: GroupState, signal: Signal, came: Arrival) -> GroupState:
+    """A stale update from beyond the skew bound is remembered by id too: re-delivered, it
+    would be ordered later again, and must still be a duplicate."""
+    existing = state.incidents.get(signal.key)
+    if not came.clamped or existing is None or signal.update_id in existing.clamped_updates:
+        return state
+    clamped = (*existing.clamped_updates, signal.update_id)[-MAX_CLAMPED_IDS:]
+    incident = replace(existing, clamped_updates=clamped)
+    return replace(state, incidents={**state.incidents, signal.key: incident})
+
+
+def _applied(
+    signal: Signal,
+    came: Arrival,
+    group: Group,
+    state: GroupState,
+    now: datetime,
+    delivery_id: str,
+    clock: Timekeeping,
+    clamped: tuple[str, ...] = (),
+) -> Decision:
+    """The decision for an update newer than what the group holds of its incident."""
+    incident = next_incident(signal, group, state.incidents.get(signal.key), now, came)
+    if clamped:
+        merged = (*incident.clamped_updates, *clamped)
+        incident = replace(incident, clamped_updates=tuple(dict.fromkeys(merged))[-16:])
+    updated = with_incident(state, incident, now, clock)
+    decision = move_if_needed(signal, group, updated, now, delivery_id)
+    freed = held(state.incidents) - held(updated.incidents)
+    if freed and decision.action == "recorded":
+        decision = _noted(decision, _freed_note(freed, group))
+    return _noted(decision, came.note)
+
+
+def with_incident(
+    state: GroupState, incident: Incident, now: datetime, clock: Timekeeping
+) -> GroupState:
+    """The state with this incident applied: impact that ended is stamped with `now`, and old
+    closed incidents are compacted or forgotten (never the one just applied)."""
+    incidents = {**state.incidents, incident.key: incident}
+    ended = impact_ended(state.incidents, incidents, state.impact_ended, now)
+    tidied = tidy(incidents, now, clock, keep=incident.key)
+    return replace(state, incidents=tidied, impact_ended=ended)
+
+
+def _behind_newest(
+    signal: Signal,
+    came: Arrival,
+    group: Group,
+    state: GroupState,
+    newest: KnownUpdate,
+    now: datetime,
+    delivery_id: str,
+    clock: Timekeeping,
+) -> Decision:
+    """An update older than the newest one seen of its incident: stale, unless this group
+    missed the newest one (its delivery failed here, or raced this one), which it gets now."""
+    latest = newest.signal
+    existing = state.incidents.get(signal.key)
+    missed = (
+        newest.order_key() > existing.order_key()
+        if existing is not None
+        else bool(impacted_accounts(latest, group))
+    )
+    sent = latest.event_time.isoformat()
+    if missed:
+        decision = _applied(
+            latest,
+            Arrival(latest.event_time),
+            group,
+            state,
+            now,
+            delivery_id,
+            clock,
+            newest.clamped_updates,
+        )
+        note = (
+            f"update {signal.update_id} of {signal.key} is older than {latest.update_id} "
+            f"({sent}), the newest seen of it, which this group had missed: applied that one"
+        )
+        return _noted(decision, note)
+    reason = (
+        f"update {signal.update_id} of {signal.key} is older than {latest.update_id} "
+        f"({latest.phase.name.lower()}, {sent}), the newest seen of it; it changes nothing"
+    )
+    noted = _noting_clamped(state, signal, came)
+    return _stale(signal, group, state, noted, reason, now, delivery_id)
+
+
+def _stale(
     signal: Signal,
     group: Group,
     state: GroupState,
-    existing: Incident,
+    noted: GroupState,
+    reason: str,
     now: datetime,
     delivery_id: str,
 ) -> Decision:
     """A duplicate or older update changes nothing, except that it retries a pending failover.
 
     A failover that was blocked (no ready target) is tried again: readiness may have changed
-    since, and the action group's re-delivery is the natural moment to notice.
+    since, and the action group's re-delivery is the natural moment to notice. `noted` is the
+    state with the update's id remembered, when it came from beyond the skew bound.
     """
-    if failover_causes(state) and state.blocked_since is not None:
-        retried = move_if_needed(signal, group, state, now, delivery_id)
+    if failover_causes(noted) and noted.blocked_since is not None:
+        retried = move_if_needed(signal, group, noted, now, delivery_id)
         if retried.action == "failed_over":
             return retried
-    if (signal.event_time, int(signal.phase), signal.update_id) == existing.order_key():
-        reason = f"update {signal.update_id} of {signal.key} was already applied"
-    else:
-        reason = (
-            f"update {signal.update_id} of {signal.key} is older than the applied update "
-            f"{existing.update_id} ({existing.event_time.isoformat()}); it changes nothing"
-        )
-    return _no_change(signal, state, "duplicate", reason, now, delivery_id)
+    decision = _no_change(signal, state, "duplicate", reason, now, delivery_id)
+    return decision if noted is state else replace(decision, new_state=noted)
 
 
 def decide_failback(
@@ -124,9 +222,10 @@ def decide_failback(
 ) -> Decision | None:
     """With `failback: auto`, move back to a higher-priority account once it has been stable.
 
-    Stable: no open incident impacts it, none has for `failbackStableMinutes`, and its probes
-    have passed throughout that time. Never sooner than `minDwellMinutes` after the last move,
-    and never past the day's cap of automatic moves.
+    Stable, by the controller's clock: no open incident holds it (Resource Health Unknown
+    counts), its impact ended at least `failbackStableMinutes` ago, and its probes have passed
+    throughout that time. Never sooner than `minDwellMinutes` after the last move, and never
+    past the day's cap of automatic moves.
     """
     policy = group.policy
     if policy.failback != "auto" or state.pin_in_force(now) or failover_causes(state):
@@ -138,18 +237,17 @@ def decide_failback(
     names = [a.name for a in group.accounts]
     higher = names[: names.index(state.active)] if state.active in names else names
     stable = timedelta(minutes=policy.failback_stable_minutes)
+    holding = held(state.incidents)
     for name in higher:
-        if blocking_incidents(state, name) or not _passing_since(state, name, now - stable):
+        if name in holding or not _passing_since(state, name, now - stable):
             continue
-        last_closed = max(
-            (i.closed_at for i in state.incidents.values() if name in i.impacted and i.closed_at),
-            default=None,
-        )
-        if last_closed is not None and now - last_closed < stable:
+        ended = impact_ended_at(state, name)
+        if ended is not None and now - ended < stable:
             continue
+        since = f"its impact ended at {ended.isoformat()}" if ended else "no incident impacted it"
         reason = (
-            f"failback to {name}: no open incident has impacted it and its probes have passed "
-            f"for {policy.failback_stable_minutes} min (failback: auto)"
+            f"failback to {name}: {since}, and it has been free of impact with passing probes "
+            f"for at least {policy.failback_stable_minutes} min (failback: auto)"
         )
         new_state = moved(state, name, reason, "failback", now)
         audit = _record(state.group, "failed_back", state.active, name, reason, now, delivery_id)
@@ -158,6 +256,11 @@ def decide_failback(
             state.group, "failed_back", state.active, name, reason, new_state, (audit,), notify=True
         )
     return None
+
+
+def impact_ended_at(state: GroupState, name: str) -> datetime | None:
+    """When the controller last saw impact on account `name` end, if it ever did."""
+    return state.impact_ended.get(name)
 
 
 def move_if_needed(
@@ -252,12 +355,14 @@ def blocking_incidents(state: GroupState, name: str) -> list[str]:
 
 
 def _recorded_reason(signal: Signal, group: Group, state: GroupState) -> str:
-    incident = state.incidents[signal.key]
+    incident = state.incidents.get(signal.key)
     what = f"{signal.kind.value} {signal.key} ({signal.phase.name.lower()})"
+    if incident is None:
+        return f"{what}: recorded"
     if not incident.impacted:
         return f"{what} no longer impacts any account of {group.name}; recorded"
     impacted = ", ".join(sorted(incident.impacted))
-    if signal.phase in (Phase.RESOLVED, Phase.RCA):
+    if incident.status.closed:
         primary = group.accounts[0].name
         if state.active == primary:
             return f"{what} closed for {impacted}; {primary} is active, nothing to do"
@@ -270,64 +375,34 @@ def _recorded_reason(signal: Signal, group: Group, state: GroupState) -> str:
             f"{what} closed for {impacted}; automatic failback once it is stable for "
             f"{group.policy.failback_stable_minutes} min"
         )
-    if not incident.open:
+    if incident.status is IncidentStatus.ANNOUNCED:
         return f"{what} for {impacted} is not impacting yet; recorded"
+    if incident.status is IncidentStatus.UNKNOWN:
+        return (
+            f"{what}: health of {impacted} is {signal.health or 'not reported'}, not proven "
+            "healthy: no automatic failback into it, and manual moves need force, until it "
+            "reports Available (list Unknown in failoverOnResourceHealth to fail over on it)"
+        )
     if not incident.triggers_failover:
         return (
-            f"{what} impacts {impacted}; incident type {_label(signal)!r} "
+            f"{what} impacts {impacted}; incident type {label(signal)!r} "
             "is not in the failover policy; recorded"
         )
     return f"{what} impacts {impacted}, not the active account {state.active}; recorded"
 
 
-def _incident(signal: Signal, group: Group, existing: Incident | None, now: datetime) -> Incident:
-    policy = group.policy
-    open_ = _is_open(signal, policy)
-    if signal.kind is SignalKind.RESOURCE_HEALTH:
-        triggers = open_ and signal.health.lower() in policy.failover_on_resource_health
-        blocks = open_
-    else:
-        triggers = blocks = open_ and signal.incident_type.lower() in policy.failover_on
-    closed_at = None
-    if signal.phase in (Phase.RESOLVED, Phase.RCA):
-        closed_at = existing.closed_at if existing and existing.closed_at else signal.event_time
-    impacted = impacted_accounts(signal, group)
-    if existing is not None and not impacted and signal.phase is not Phase.ACTIVE:
-        # Resolutions often list no regions; they close what the incident impacted before.
-        impacted = existing.impacted
-    return Incident(
-        key=signal.key,
-        kind=signal.kind,
-        open=open_,
-        triggers_failover=triggers,
-        blocks_target=blocks,
-        impacted=impacted,
-        event_time=signal.event_time,
-        phase=signal.phase,
-        update_id=signal.update_id,
-        title=signal.title,
-        incident_type=_label(signal),
-        first_seen=existing.first_seen if existing else now,
-        closed_at=closed_at,
-    )
+def _freed_note(freed: frozenset[str], group: Group) -> str:
+    minutes = group.policy.failback_stable_minutes
+    names = ", ".join(sorted(freed))
+    return f"impact on {names} ended now; failbackStableMinutes ({minutes} min) start now"
 
 
-def _is_open(signal: Signal, policy: Policy) -> bool:
-    if signal.phase is not Phase.ACTIVE:
-        return False
-    if signal.kind is SignalKind.RESOURCE_HEALTH:
-        health = signal.health.lower()
-        return health in _IMPACTING_HEALTH or health in policy.failover_on_resource_health
-    return True
-
-
-def _pruned(incidents: dict[str, Incident], now: datetime) -> dict[str, Incident]:
-    expired = [
-        key
-        for key, i in incidents.items()
-        if i.closed_at is not None and now - i.closed_at > CLOSED_INCIDENT_RETENTION
-    ][:MAX_PRUNED_PER_DECISION]
-    return {k: v for k, v in incidents.items() if k not in expired}
+def _noted(decision: Decision, note: str) -> Decision:
+    """The decision with `note` added to its reason and to its audit lines' reasons."""
+    if not note:
+        return decision
+    audit = tuple(replace(r, reason=f"{r.reason}; {note}") for r in decision.audit)
+    return replace(decision, reason=f"{decision.reason}; {note}", audit=audit)
 
 
 def moved(state: GroupState, to: str, reason: str, actor: str, now: datetime) -> GroupState:
@@ -419,20 +494,9 @@ def _evidence(signal: Signal, record: AuditRecord) -> AuditRecord:
         tracking_id=signal.tracking_id or signal.key,
         communication_id=signal.communication_id or signal.update_id,
         title=signal.title,
-        incident_type=_label(signal),
+        incident_type=label(signal),
         stage=signal.stage or signal.status,
         regions=tuple(sorted({r for s in signal.services for r in s.regions})),
         services=tuple(sorted({s.name for s in signal.services})),
         resource_id=signal.resource_id,
     )
-
-
-def _same_resource(account: Account, signal: Signal) -> bool:
-    return account.resource_id.lower() == signal.resource_id.lower()
-
-
-def _label(signal: Signal) -> str:
-    """What kind of trouble: the incident type, or the health state for Resource Health."""
-    if signal.kind is SignalKind.RESOURCE_HEALTH:
-        return signal.health or signal.incident_type
-    return signal.incident_type

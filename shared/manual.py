@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from shared.decide import blocking_incidents
-from shared.model import AuditRecord, Decision, Group, GroupState, ManualAction
+from shared.model import AuditRecord, Decision, Group, GroupState, IncidentStatus, ManualAction
 
 
 class UnknownAccountError(ValueError):
@@ -47,6 +47,16 @@ def decide_manual(
         if blocking:
             raise UnsafeTargetError(
                 f"{target} is impacted by {', '.join(blocking)}; send force=true to move anyway"
+            )
+        unknown = sorted(
+            i.key
+            for i in state.incidents.values()
+            if i.status is IncidentStatus.UNKNOWN and target in i.impacted
+        )
+        if unknown:
+            raise UnsafeTargetError(
+                f"{target}: Resource Health reports its health as Unknown ({', '.join(unknown)}), "
+                "so it is not proven healthy; send force=true to move anyway"
             )
         readiness = state.readiness.get(target)
         if readiness is not None and not readiness.ready:

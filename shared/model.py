@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Literal
 
 
@@ -133,27 +133,97 @@ class NotOurs:
     alert_kind: str  # e.g. "Platform", "Log Alerts V2", schema id for other envelopes
 
 
+class IncidentStatus(enum.StrEnum):
+    """Where an incident is in its lifecycle (README, "The incident lifecycle")."""
+
+    ANNOUNCED = "announced"  # planned maintenance: known, not impacting yet
+    OPEN = "open"  # impacting the accounts it names
+    UNKNOWN = "unknown"  # Resource Health reports Unknown: not proven healthy
+    CLOSED = "closed"  # resolved; kept in full for a week, for the status page
+    TOMBSTONE = "tombstone"  # closed long ago: only its key and last update are kept
+
+    @property
+    def closed(self) -> bool:
+        """True once the incident has ended (in full or as a tombstone)."""
+        return self in (IncidentStatus.CLOSED, IncidentStatus.TOMBSTONE)
+
+
 @dataclass(frozen=True)
 class Incident:
-    """What one group knows of one incident: the latest update applied and whom it impacts."""
+    """What one group knows of one incident: the latest update applied and whom it impacts.
+
+    `event_time` is the update's payload time, used only to order the incident's updates
+    (clamped to the controller's clock when it was too far ahead). `first_seen` and
+    `closed_at` are the controller's own clock.
+    """
 
     key: str
     kind: SignalKind
-    open: bool
+    status: IncidentStatus
     triggers_failover: bool  # open and of a kind the policy fails over on
     blocks_target: bool  # open and bad enough that no move may go into the accounts it impacts
     impacted: frozenset[str]  # account names of the group
-    event_time: datetime  # of the latest update applied
+    event_time: datetime  # order time of the latest update applied
     phase: Phase
     update_id: str
     title: str
     incident_type: str
     first_seen: datetime
+    updated_at: datetime  # when the controller applied the latest update
     closed_at: datetime | None = None
+    # Updates whose event time was clamped: their order time was the controller's clock, so a
+    # re-delivery (which would be clamped again, later) is recognised by its id instead.
+    clamped_updates: tuple[str, ...] = ()
+
+    @property
+    def open(self) -> bool:
+        """True while the incident impacts (or may impact, for Unknown) the accounts it names."""
+        return self.status in (IncidentStatus.OPEN, IncidentStatus.UNKNOWN)
 
     def order_key(self) -> tuple[datetime, int, str]:
         """Total order of updates within one incident: newer wins, ties broken deterministically."""
         return (self.event_time, int(self.phase), self.update_id)
+
+    def holds(self, name: str) -> bool:
+        """True when this incident keeps account `name` from counting as free of impact.
+
+        Open incidents that block moves into the account do, and so does a Resource Health
+        Unknown: not proven healthy. Such an account is no failback target, and its
+        `failbackStableMinutes` start only when this ends.
+        """
+        if name not in self.impacted:
+            return False
+        return self.status is IncidentStatus.UNKNOWN or (
+            self.status is IncidentStatus.OPEN and self.blocks_target
+        )
+
+
+@dataclass(frozen=True)
+class KnownUpdate:
+    """The newest update of a Service Health incident the controller has seen, whichever groups
+    it named, kept by tracking id: an older delivery is stale for every group.
+
+    `signal` keeps only what decisions need (the services the configuration watches), and its
+    `event_time` is the update's order time (clamped when it was too far ahead).
+    """
+
+    signal: Signal
+    remembered_at: datetime  # the controller's clock; the retention counts from here
+    clamped_updates: tuple[str, ...] = ()
+
+    def order_key(self) -> tuple[datetime, int, str]:
+        """The same order as `Incident.order_key`."""
+        return (self.signal.event_time, int(self.signal.phase), self.signal.update_id)
+
+
+@dataclass(frozen=True)
+class Timekeeping:
+    """The controller's own bookkeeping limits; all measured on its clock, never the payload's."""
+
+    max_skew: timedelta = timedelta(minutes=15)  # event times further ahead are clamped
+    retention: timedelta = timedelta(days=60)  # a closed incident is forgotten this long after
+    # its last update (CLOCK_SKEW_MINUTES and INCIDENT_RETENTION_DAYS set these two)
+    detail: timedelta = timedelta(days=7)  # a closed incident keeps its details this long
 
 
 @dataclass(frozen=True)
@@ -172,6 +242,8 @@ class GroupState:
     readiness: dict[str, Readiness] = field(default_factory=dict)  # by account name
     auto_moves: tuple[datetime, ...] = ()  # automatic moves of the last 24 hours
     blocked_since: datetime | None = None  # set while a wanted failover has nowhere to go
+    # By account: when the controller saw its last impact end (README, "The incident lifecycle").
+    impact_ended: dict[str, datetime] = field(default_factory=dict)
     last_delivery: str = ""  # id of the delivery that wrote this state: tells a lost reply apart
     etag: str | None = None  # store concurrency token; None before the first write
 

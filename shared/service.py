@@ -23,6 +23,7 @@ from typing import Protocol, TypeVar
 
 from shared.alerts import parse_alert_body
 from shared.decide import (
+    DEFAULT_TIMEKEEPING,
     blocking_incidents,
     decide,
     failover_causes,
@@ -38,6 +39,7 @@ from shared.fanout import (
     groups_digest,
     make_batches,
 )
+from shared.lifecycle import arrival, behind, is_closing, known_update, with_clamped
 from shared.manual import ManualRequest, decide_manual
 from shared.model import (
     Account,
@@ -46,10 +48,13 @@ from shared.model import (
     Decision,
     Group,
     GroupState,
+    KnownUpdate,
     NotOurs,
     ProbeResult,
     ReadinessStatus,
     Signal,
+    SignalKind,
+    Timekeeping,
     most_significant,
 )
 from shared.notify import Notification, Notifier, NullNotifier, notification_for
@@ -75,6 +80,7 @@ INLINE_GROUPS_DEFAULT = 100
 # three ARM and VI calls per group would meet ARM's throttling in a regional outage. The
 # readiness timer keeps these probes fresh (every 5 minutes by default).
 TRUSTED_READINESS = timedelta(minutes=10)
+MAX_FORGOTTEN_PER_TICK = 200
 
 
 class Prober(Protocol):
@@ -119,6 +125,7 @@ class Controller:
         sleep: Callable[[float], None] = time.sleep,
         queue: WorkQueue | None = None,
         inline_groups: int = INLINE_GROUPS_DEFAULT,
+        timekeeping: Timekeeping = DEFAULT_TIMEKEEPING,
     ) -> None:
         self.config = config
         self.store = store
@@ -129,6 +136,10 @@ class Controller:
         self._notifier = notifier or NullNotifier()
         self._queue = queue
         self._inline_groups = inline_groups
+        self._timekeeping = timekeeping
+        self._service_names = tuple(
+            sorted({n for g in config.groups for n in g.policy.service_names})
+        )
         self._preflight_pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="preflight")
         self._notify_pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="notify")
         self._fanout_pool = ThreadPoolExecutor(
@@ -144,6 +155,7 @@ class Controller:
         if isinstance(parsed, NotOurs):
             return self._ignore(parsed.reason, parsed.alert_kind, delivery)
         self.ensure_seeded()
+        newest = self._newest_before(parsed)
         impacted = {g.name for g in self.config.groups if impacted_accounts(parsed, g)}
         accepted = self._accepted_before(parsed, impacted)
         if accepted is not None:
@@ -152,10 +164,11 @@ class Controller:
         touched = [g for g in self.config.groups if g.name in tracking or g.name in impacted]
         if self._queued(len(touched)):
             return self._accept(parsed, touched, groups_digest(impacted), delivery)
-        decisions = self._for_each_group(
-            touched, lambda group: self._apply_signal(parsed, group, delivery)
-        )
+        decisions = self._apply_to(parsed, touched, delivery, newest)
         if not decisions:
+            remembered = parsed.kind is SignalKind.SERVICE_HEALTH and self._watched(parsed)
+            if remembered and is_closing(parsed):
+                return self._remembered(parsed, delivery)
             return self._ignore(_unmatched_reason(parsed, self.config), parsed.kind.value, delivery)
         self._await_notifications([self._notify(d) for d in decisions], NOTIFY_WAIT_SECONDS)
         outcome = most_significant([d.action for d in decisions])
@@ -180,10 +193,8 @@ class Controller:
                 log.warning("fan-out %s: group %s is not configured; skipped", batch.job, name)
             else:
                 groups.append(group)
-        decisions = self._for_each_group(
-            groups,
-            lambda group: self._apply_signal(batch.signal, group, delivery, trust_readiness=True),
-        )
+        newest = self._newest_before(batch.signal, remember=False)
+        decisions = self._apply_to(batch.signal, groups, delivery, newest, trust_readiness=True)
         self._await_notifications([self._notify(d) for d in decisions], NOTIFY_WAIT_SECONDS)
         actions: dict[str, str] = {d.group: d.action for d in decisions}
         counts = ", ".join(f"{n} {a}" for a, n in sorted(Counter(actions.values()).items()))
@@ -197,6 +208,105 @@ class Controller:
             counts or "no group",
         )
         return actions
+
+    def _newest_before(self, signal: Signal, *, remember: bool = True) -> KnownUpdate | None:
+        """The newest update of the signal's incident seen before this delivery (Service Health
+        only); with `remember`, this update is kept as the newest when it is newer: before any
+        group is written, so an older delivery racing it finds it."""
+        if signal.kind is not SignalKind.SERVICE_HEALTH:
+            return None
+        newest = self.store.load_newest(signal.kind, signal.key)
+        if not remember or not self._watched(signal):
+            return newest
+        now = self._clock()
+        came = arrival(signal, now, self._timekeeping)
+        is_newer = newest is None or (
+            signal.update_id != newest.signal.update_id and not behind(signal, came, newest)
+        )
+        if is_newer:
+            kept = known_update(signal, came, now, self._service_names, newest)
+            self.store.remember_newest(kept)
+        elif came.clamped and newest is not None:
+            # An older update from beyond the skew bound: remembered by id, so that its
+            # re-delivery (ordered later again) stays stale.
+            noted = with_clamped(newest, signal.update_id)
+            if noted is not newest:
+                self.store.remember_newest(noted)
+        return newest
+
+    def _watched(self, signal: Signal) -> bool:
+        """Whether the update may be about a watched service: it names one, or names none."""
+        return not signal.services or any(
+            name in s.name.lower() for s in signal.services for name in self._service_names
+        )
+
+    def _apply_to(
+        self,
+        signal: Signal,
+        groups: list[Group],
+        delivery: str,
+        newest: KnownUpdate | None,
+        *,
+        trust_readiness: bool = False,
+    ) -> list[Decision]:
+        """Apply the signal to each group; then read the incident's newest update again: one
+        that arrived while this delivery was applied (and so may have missed the groups this
+        delivery started tracking the incident in) is applied to those groups."""
+        decisions = self._for_each_group(
+            groups,
+            lambda group: self._apply_signal(
+                signal, group, delivery, newest=newest, trust_readiness=trust_readiness
+            ),
+        )
+        if signal.kind is not SignalKind.SERVICE_HEALTH or not groups:
+            return decisions
+        latest = self.store.load_newest(signal.kind, signal.key)
+        if latest is None or latest == newest or latest.signal.update_id == signal.update_id:
+            return decisions
+        # The newer update's own delivery reaches every group it names, and every group that
+        # tracked the incident when it looked: only a group it does not name, and that this
+        # delivery started tracking the incident in, can have been missed.
+        started = {d.group for d in decisions if _started_tracking(d, signal.key)}
+        missed = [
+            g for g in groups if g.name in started and not impacted_accounts(latest.signal, g)
+        ]
+        # What this delivery did is its answer; what the settling did is audited and logged.
+        self._for_each_group(
+            missed, lambda group: self._settle(latest.signal, group, f"{delivery}.settle")
+        )
+        return decisions
+
+    def _settle(self, late: Signal, group: Group, delivery: str) -> Decision:
+        """Apply an update that arrived while this delivery was applied; where the group has
+        it already, nothing is written (not even an audit line)."""
+        clock = self._timekeeping
+
+        def choose(state: GroupState, now: datetime) -> Decision:
+            decision = decide(late, group, state, now, delivery, clock=clock)
+            return decision if decision.new_state is not None else replace(decision, audit=())
+
+        decision = self._apply(group, delivery, choose)
+        if decision.new_state is not None:
+            log.info(
+                "group %s: update %s of %s arrived meanwhile: %s",
+                group.name,
+                late.update_id,
+                late.key,
+                decision.reason,
+            )
+        return decision
+
+    def _remembered(self, signal: Signal, delivery: str) -> AlertResult:
+        """A resolution that names no configured group is remembered, not ignored."""
+        retention = self._timekeeping.retention.days
+        reason = (
+            f"Service Health {signal.key} ({signal.phase.name.lower()}) names no configured "
+            f"group; it is kept as the newest update of {signal.key} for {retention} days, so a "
+            "late activation of it moves nothing"
+        )
+        log.info("alert %s", reason)
+        self._audit_unmatched("recorded", reason, signal.kind.value, delivery, signal)
+        return AlertResult("recorded", reason, ())
 
     def _queued(self, groups: int) -> bool:
         """Whether an alert touching this many groups goes through the queue."""
@@ -291,12 +401,31 @@ class Controller:
 
         # Groups are independent, so they are saved in parallel, as an alert's are.
         ticked = self._for_each_group(list(self.config.groups), tick)
+        self._forget_old_updates()
         self._await_notifications([sent for _, sent in ticked], TICK_NOTIFY_WAIT_SECONDS)
         return {g.name: outcome for g, (outcome, _) in zip(self.config.groups, ticked, strict=True)}
 
+    def _forget_old_updates(self) -> None:
+        """Housekeeping: incidents' newest updates kept past the retention are deleted, a few
+        per tick."""
+        before = self._clock() - self._timekeeping.retention
+        try:
+            forgotten = self.store.forget_newest(before, MAX_FORGOTTEN_PER_TICK)
+        except UnavailableError as exc:
+            log.warning("readiness tick: old incident updates not forgotten: %s", exc)
+            return
+        if forgotten:
+            log.info(
+                "forgot the newest update of %d incident(s), kept since before %s",
+                forgotten,
+                before,
+            )
+
     def _tick_group(self, group: Group, probes: dict[str, ProbeResult], delivery: str) -> Decision:
         return self._apply(
-            group, delivery, lambda state, now: decide_tick(group, state, probes, now, delivery)
+            group,
+            delivery,
+            lambda state, now: decide_tick(group, state, probes, now, delivery, self._timekeeping),
         )
 
     def _probe_all(self) -> dict[str, ProbeResult]:
@@ -396,12 +525,19 @@ class Controller:
             log.info("group %s was initialised by another instance", group.name)
 
     def _apply_signal(
-        self, signal: Signal, group: Group, delivery: str, *, trust_readiness: bool = False
+        self,
+        signal: Signal,
+        group: Group,
+        delivery: str,
+        *,
+        newest: KnownUpdate | None = None,
+        trust_readiness: bool = False,
     ) -> Decision:
         fresh: dict[str, ProbeResult] = {}  # per delivery: each account probed at most once
+        clock = self._timekeeping
 
         def choose(state: GroupState, now: datetime) -> Decision:
-            decision = decide(signal, group, state, now, delivery)
+            decision = decide(signal, group, state, now, delivery, newest=newest, clock=clock)
             trusted = _recently_passed(state, now) if trust_readiness else frozenset()
             for _ in group.accounts:
                 names = self._preflight_targets(group, state, decision, fresh.keys() | trusted)
@@ -409,7 +545,7 @@ class Controller:
                     break
                 fresh.update(self._preflight(group, names))
                 state = with_probes(state, {name: fresh[name] for name in names})
-                decision = decide(signal, group, state, now, delivery)
+                decision = decide(signal, group, state, now, delivery, newest=newest, clock=clock)
             return decision
 
         decision = self._apply(group, delivery, choose)
@@ -542,21 +678,42 @@ class Controller:
             f"group {group.name}: state kept changing; gave up after {MAX_ATTEMPTS} attempts"
         )
 
-    def _ignore(self, reason: str, kind: str, delivery: str) -> AlertResult:
-        log.info("alert ignored (%s): %s", kind, reason)
+    def _audit_unmatched(
+        self, action: str, reason: str, kind: str, delivery: str, signal: Signal | None = None
+    ) -> None:
+        """Audit an alert that touched no group (partition `_unmatched`), with its evidence."""
         record = AuditRecord(
             group="",
             time=self._clock(),
-            action="ignored",
+            action=action,
             from_account="",
             to_account="",
             reason=reason,
             actor="alert",
-            record_id=f"{delivery}.ignored",
+            record_id=f"{delivery}.{action}",
             signal_kind=kind,
         )
+        if signal is not None:
+            record = replace(
+                record,
+                tracking_id=signal.tracking_id or signal.key,
+                communication_id=signal.communication_id or signal.update_id,
+                title=signal.title,
+                incident_type=signal.incident_type,
+                stage=signal.stage or signal.status,
+            )
         self.store.append_audit([record])
+
+    def _ignore(self, reason: str, kind: str, delivery: str) -> AlertResult:
+        log.info("alert ignored (%s): %s", kind, reason)
+        self._audit_unmatched("ignored", reason, kind, delivery)
         return AlertResult("ignored", reason, ())
+
+
+def _started_tracking(decision: Decision, key: str) -> bool:
+    """Whether the decision saved the group's first update of incident `key`."""
+    incident = decision.new_state.incidents.get(key) if decision.new_state else None
+    return incident is not None and incident.first_seen == incident.updated_at
 
 
 def _recently_passed(state: GroupState, now: datetime) -> frozenset[str]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from shared.config import load_config
-from shared.model import Config
+from shared.model import Config, Timekeeping
 
 SETTING_NAMES = (
     "FAILOVER_CONFIG",
@@ -40,6 +41,8 @@ SETTING_NAMES = (
     "ALERT_AAD_TENANT_ID",
     "ALERT_AAD_AUDIENCE",
     "ALERT_AAD_AUTHORITY",
+    "CLOCK_SKEW_MINUTES",
+    "INCIDENT_RETENTION_DAYS",
 )
 # The Functions host resolves %READINESS_SCHEDULE% itself; this is the value the infrastructure
 # deploys and the local host falls back to (NCRONTAB: every 5 minutes).
@@ -56,6 +59,11 @@ AAD_AUTHORITY_DEFAULT = "https://login.microsoftonline.com"
 # Shorter secrets in a URL are guessable; a function key is 56 characters.
 MIN_SHARED_SECRET_LENGTH = 16
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
+CLOCK_SKEW_MINUTES_DEFAULT = 15
+INCIDENT_RETENTION_DAYS_DEFAULT = 60
+# A closed incident must outlive the RCA that follows it (Microsoft publishes one within 14
+# days) and any re-delivery; a year bounds a partition that sees an incident a day.
+MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 30, 366
 
 
 class SettingsError(ValueError):
@@ -108,6 +116,7 @@ class Settings:
     alert_aad_tenant_id: str | None = None  # lower-case GUID
     alert_aad_audience: str | None = None
     alert_aad_authority: str = AAD_AUTHORITY_DEFAULT
+    timekeeping: Timekeeping = field(default_factory=Timekeeping)
 
 
 def is_secure_url(url: str) -> bool:
@@ -155,7 +164,22 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         alert_aad_tenant_id=tenant,
         alert_aad_audience=audience,
         alert_aad_authority=_authority(env),
+        timekeeping=_timekeeping(env),
     )
+
+
+def _timekeeping(env: Mapping[str, str]) -> Timekeeping:
+    skew = _integer(env, "CLOCK_SKEW_MINUTES", CLOCK_SKEW_MINUTES_DEFAULT, minimum=1)
+    if skew > 24 * 60:
+        raise SettingsError(f"CLOCK_SKEW_MINUTES: {skew} is above the maximum {24 * 60} (a day)")
+    days = _integer(
+        env, "INCIDENT_RETENTION_DAYS", INCIDENT_RETENTION_DAYS_DEFAULT, minimum=MIN_RETENTION_DAYS
+    )
+    if days > MAX_RETENTION_DAYS:
+        raise SettingsError(
+            f"INCIDENT_RETENTION_DAYS: {days} is above the maximum {MAX_RETENTION_DAYS}"
+        )
+    return Timekeeping(max_skew=timedelta(minutes=skew), retention=timedelta(days=days))
 
 
 def _queue_name(env: Mapping[str, str]) -> str:

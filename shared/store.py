@@ -10,11 +10,12 @@ import itertools
 import threading
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Protocol
 
 from shared.errors import UnavailableError
 from shared.fanout import FanoutJob
-from shared.model import AuditRecord, GroupState, SignalKind
+from shared.model import AuditRecord, GroupState, KnownUpdate, SignalKind
 
 # Alerts that touch no group are audited under this pseudo-group (group names cannot start "_").
 UNMATCHED = "_unmatched"
@@ -27,6 +28,13 @@ def audit_sort_key(record: AuditRecord) -> str:
 
 
 _NEWEST = 10**17 - 1  # microseconds: year 5138, far beyond any timestamp we store
+
+
+def supersedes(update: KnownUpdate, stored: KnownUpdate) -> bool:
+    """Whether `update` replaces the kept one: newer, or the same one remembering more ids."""
+    if update.order_key() != stored.order_key():
+        return update.order_key() > stored.order_key()
+    return not set(update.clamped_updates) <= set(stored.clamped_updates)
 
 
 class StoreUnavailableError(UnavailableError):
@@ -78,6 +86,18 @@ class StateStore(Protocol):
         """Record an accepted fan-out (replacing an earlier record of the same update)."""
         ...
 
+    def load_newest(self, kind: SignalKind, key: str) -> KnownUpdate | None:
+        """The newest update kept of this incident, or None (a point read)."""
+        ...
+
+    def remember_newest(self, update: KnownUpdate) -> None:
+        """Keep this update of its incident unless a newer one is kept already."""
+        ...
+
+    def forget_newest(self, before: datetime, limit: int) -> int:
+        """Forget at most `limit` kept updates remembered before `before`; how many went."""
+        ...
+
     def ping(self) -> None:
         """Raise StoreUnavailableError unless storage answers."""
         ...
@@ -92,6 +112,7 @@ class InMemoryStateStore:
         self._audit: dict[str, dict[str, AuditRecord]] = {}
         self._etags = itertools.count(1)
         self._jobs: dict[tuple[SignalKind, str, str], FanoutJob] = {}
+        self._newest: dict[tuple[SignalKind, str], KnownUpdate] = {}
         self.available = True  # tests flip this to simulate an outage
 
     def load_group(self, group: str) -> GroupState | None:
@@ -158,6 +179,30 @@ class InMemoryStateStore:
         with self._lock:
             self._check()
             self._jobs[(job.kind, job.key, job.update_id)] = job
+
+    def load_newest(self, kind: SignalKind, key: str) -> KnownUpdate | None:
+        """The newest update kept of this incident, or None."""
+        with self._lock:
+            self._check()
+            return self._newest.get((kind, key))
+
+    def remember_newest(self, update: KnownUpdate) -> None:
+        """Keep the update unless a newer one of its incident is kept already."""
+        with self._lock:
+            self._check()
+            key = (update.signal.kind, update.signal.key)
+            stored = self._newest.get(key)
+            if stored is None or supersedes(update, stored):
+                self._newest[key] = update
+
+    def forget_newest(self, before: datetime, limit: int) -> int:
+        """Drop at most `limit` kept updates remembered before `before`."""
+        with self._lock:
+            self._check()
+            old = [k for k, u in self._newest.items() if u.remembered_at < before][:limit]
+            for key in old:
+                del self._newest[key]
+            return len(old)
 
     def ping(self) -> None:
         """Raise StoreUnavailableError while `available` is False."""

@@ -13,7 +13,8 @@ it changed upserted, its audit lines inserted. All of it lands, or none of it. L
 
 Alerts that touch no group are audited in the partition `_unmatched`. Accepted fan-outs are
 recorded in the partition `_fanout`, one row `<kind>|<base64url(key)>|<base64url(update id)>`
-per update.
+per update. The newest update of each Service Health incident, whichever groups it named, is
+kept in the partition `_newest`, one row `<kind>|<base64url(key)>` per incident.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from azure.core.exceptions import (
     AzureError,
     HttpResponseError,
     ResourceExistsError,
+    ResourceModifiedError,
     ResourceNotFoundError,
     ServiceRequestError,
     ServiceResponseError,
@@ -44,13 +46,23 @@ from shared.model import (
     AuditRecord,
     Config,
     GroupState,
+    ImpactedService,
     Incident,
+    IncidentStatus,
+    KnownUpdate,
     Phase,
     Readiness,
     ReadinessStatus,
+    Signal,
     SignalKind,
 )
-from shared.store import UNMATCHED, ConflictError, StoreUnavailableError, audit_sort_key
+from shared.store import (
+    UNMATCHED,
+    ConflictError,
+    StoreUnavailableError,
+    audit_sort_key,
+    supersedes,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +71,8 @@ _INCIDENT_PREFIX = "incident|"
 _AUDIT_PREFIX = "audit|"
 _READINESS_PREFIX = "readiness|"
 FANOUT_JOBS = "_fanout"  # the partition of accepted fan-outs (group names cannot start "_")
+NEWEST = "_newest"  # each Service Health incident's newest update, whichever groups it named
+_NEWEST_WRITE_ATTEMPTS = 5
 # Transaction upserts default to MERGE, which would keep properties a new record dropped.
 _REPLACE = {"mode": UpdateMode.REPLACE}
 _T = TypeVar("_T")
@@ -215,6 +229,54 @@ class TableStateStore:
         with self._translated("record fan-out job"):
             self._table.upsert_entity(entity, mode=UpdateMode.REPLACE)
 
+    def load_newest(self, kind: SignalKind, key: str) -> KnownUpdate | None:
+        """The newest update kept of this incident, or None: one point read."""
+        entity = self._point_read(
+            NEWEST, _newest_row(kind, key), "read an incident's newest update"
+        )
+        return _known_update_from(entity) if entity is not None else None
+
+    def remember_newest(self, update: KnownUpdate) -> None:
+        """Keep this update of its incident unless a newer one is kept: a conditional write,
+        read and tried again when another writer got there first."""
+        entity = _known_update_entity(update)
+        what = f"keep the newest update of {update.signal.key}"
+        for _ in range(_NEWEST_WRITE_ATTEMPTS):
+            stored = self._point_read(NEWEST, entity["RowKey"], what)
+            if stored is not None and not supersedes(update, _known_update_from(stored)):
+                return
+            try:
+                with self._translated(what):
+                    if stored is None:
+                        self._table.create_entity(entity)
+                    else:
+                        self._table.update_entity(
+                            entity,
+                            mode=UpdateMode.REPLACE,
+                            etag=stored.metadata["etag"],
+                            match_condition=MatchConditions.IfNotModified,
+                        )
+                return
+            except ConflictError:
+                continue
+        raise StoreUnavailableError(f"{what}: it kept changing; retry later")
+
+    def forget_newest(self, before: datetime, limit: int) -> int:
+        """Delete at most `limit` kept updates remembered before `before`."""
+        query = "PartitionKey eq @pk and RememberedAt lt @before"
+        params = {"pk": NEWEST, "before": before}
+        forgotten = 0
+        with self._translated("forget old incident updates"):
+            for entity in self._table.query_entities(
+                query, parameters=params, select=["PartitionKey", "RowKey"]
+            ):
+                if forgotten >= limit:
+                    break
+                with suppress(ResourceNotFoundError):
+                    self._table.delete_entity(entity["PartitionKey"], entity["RowKey"])
+                forgotten += 1
+        return forgotten
+
     def ping(self) -> None:
         """Read one row, which needs the table and the credentials to work."""
         with self._translated("ping"):
@@ -244,6 +306,7 @@ class TableStateStore:
             "Pinned": state.pinned,
             "Actor": state.actor,
             "AutoMoves": json.dumps([t.isoformat() for t in state.auto_moves]),
+            "ImpactEnded": json.dumps({k: t.isoformat() for k, t in state.impact_ended.items()}),
             "LastDelivery": state.last_delivery,
         }
         if state.pin_expires is not None:
@@ -272,6 +335,8 @@ class TableStateStore:
             if exc.status_code in (409, 412):
                 raise ConflictError(f"{what}: the state changed since it was read") from exc
             raise self._unavailable_or_raise(what, exc) from exc
+        except (ResourceExistsError, ResourceModifiedError) as exc:
+            raise ConflictError(f"{what}: changed since it was read") from exc
         except (ServiceRequestError, ServiceResponseError) as exc:
             raise StoreUnavailableError(f"{what}: storage unreachable: {exc}") from exc
         except HttpResponseError as exc:
@@ -317,6 +382,10 @@ def _state_from(
             datetime.fromisoformat(t) for t in json.loads(entity.get("AutoMoves") or "[]")
         ),
         blocked_since=_optional_utc(entity.get("BlockedSince")),
+        impact_ended={
+            name: datetime.fromisoformat(t)
+            for name, t in json.loads(entity.get("ImpactEnded") or "{}").items()
+        },
         last_delivery=entity.get("LastDelivery", ""),
         etag=entity.metadata["etag"],
     )
@@ -358,6 +427,10 @@ def _incident_row(kind: SignalKind, key: str) -> str:
     return f"{_INCIDENT_PREFIX}{kind.value}|{_b64(key)}"
 
 
+def _newest_row(kind: SignalKind, key: str) -> str:
+    return f"{kind.value}|{_b64(key)}"
+
+
 def _job_row(kind: SignalKind, key: str, update_id: str) -> str:
     return f"{kind.value}|{_b64(key)}|{_b64(update_id)}"
 
@@ -373,37 +446,105 @@ def _incident_entity(group: str, incident: Incident) -> Entity:
         "RowKey": _incident_row(incident.kind, incident.key),
         "Key": incident.key,
         "Kind": incident.kind.value,
-        "Open": incident.open,
-        "TriggersFailover": incident.triggers_failover,
-        "BlocksTarget": incident.blocks_target,
-        "Impacted": json.dumps(sorted(incident.impacted)),
+        "Status": incident.status.value,
         "EventTime": incident.event_time,
         "Phase": int(incident.phase),
         "UpdateId": incident.update_id,
-        "Title": incident.title,
-        "IncidentType": incident.incident_type,
         "FirstSeen": incident.first_seen,
+        "UpdatedAt": incident.updated_at,
+        "ClampedUpdates": json.dumps(list(incident.clamped_updates)),
     }
     if incident.closed_at is not None:
         entity["ClosedAt"] = incident.closed_at
+    if incident.status is not IncidentStatus.TOMBSTONE:  # a tombstone keeps only the above
+        entity |= {
+            "TriggersFailover": incident.triggers_failover,
+            "BlocksTarget": incident.blocks_target,
+            "Impacted": json.dumps(sorted(incident.impacted)),
+            "Title": incident.title,
+            "IncidentType": incident.incident_type,
+        }
     return entity
 
 
 def _incident_from(entity: TableEntity) -> Incident:
+    first_seen = _utc(entity["FirstSeen"])
     return Incident(
         key=entity["Key"],
         kind=SignalKind(entity["Kind"]),
-        open=bool(entity["Open"]),
-        triggers_failover=bool(entity["TriggersFailover"]),
-        blocks_target=bool(entity["BlocksTarget"]),
-        impacted=frozenset(json.loads(entity["Impacted"])),
+        status=_status_of(entity),
+        triggers_failover=bool(entity.get("TriggersFailover", False)),
+        blocks_target=bool(entity.get("BlocksTarget", False)),
+        impacted=frozenset(json.loads(entity.get("Impacted") or "[]")),
         event_time=_utc(entity["EventTime"]),
         phase=Phase(int(entity["Phase"])),
         update_id=entity["UpdateId"],
         title=entity.get("Title", ""),
         incident_type=entity.get("IncidentType", ""),
-        first_seen=_utc(entity["FirstSeen"]),
-        closed_at=_utc(entity["ClosedAt"]) if entity.get("ClosedAt") else None,
+        first_seen=first_seen,
+        updated_at=_optional_utc(entity.get("UpdatedAt")) or first_seen,
+        closed_at=_optional_utc(entity.get("ClosedAt")),
+        clamped_updates=tuple(json.loads(entity.get("ClampedUpdates") or "[]")),
+    )
+
+
+def _status_of(entity: TableEntity) -> IncidentStatus:
+    if "Status" in entity:
+        return IncidentStatus(entity["Status"])
+    # Rows written before the lifecycle had statuses carry only an Open flag.
+    return IncidentStatus.OPEN if entity.get("Open") else IncidentStatus.CLOSED
+
+
+def _known_update_entity(update: KnownUpdate) -> Entity:
+    signal = update.signal
+    return {
+        "PartitionKey": NEWEST,
+        "RowKey": _newest_row(signal.kind, signal.key),
+        "Key": signal.key,
+        "Kind": signal.kind.value,
+        "UpdateId": signal.update_id,
+        "EventTime": signal.event_time,
+        "Phase": int(signal.phase),
+        "IncidentType": signal.incident_type,
+        "Status": signal.status,
+        "Stage": signal.stage,
+        "Title": signal.title,
+        "Services": json.dumps([[s.name, list(s.regions)] for s in signal.services]),
+        "ResourceId": signal.resource_id,
+        "Health": signal.health,
+        "Synthetic": signal.synthetic,
+        "TrackingId": signal.tracking_id,
+        "CommunicationId": signal.communication_id,
+        "ClampedUpdates": json.dumps(list(update.clamped_updates)),
+        "RememberedAt": update.remembered_at,
+    }
+
+
+def _known_update_from(entity: TableEntity) -> KnownUpdate:
+    signal = Signal(
+        kind=SignalKind(entity["Kind"]),
+        key=entity["Key"],
+        update_id=entity["UpdateId"],
+        event_time=_utc(entity["EventTime"]),
+        phase=Phase(int(entity["Phase"])),
+        incident_type=entity.get("IncidentType", ""),
+        status=entity.get("Status", ""),
+        stage=entity.get("Stage", ""),
+        title=entity.get("Title", ""),
+        services=tuple(
+            ImpactedService(name, tuple(regions))
+            for name, regions in json.loads(entity.get("Services") or "[]")
+        ),
+        resource_id=entity.get("ResourceId", ""),
+        health=entity.get("Health", ""),
+        synthetic=bool(entity.get("Synthetic", False)),
+        tracking_id=entity.get("TrackingId", ""),
+        communication_id=entity.get("CommunicationId", ""),
+    )
+    return KnownUpdate(
+        signal=signal,
+        remembered_at=_utc(entity["RememberedAt"]),
+        clamped_updates=tuple(json.loads(entity.get("ClampedUpdates") or "[]")),
     )
 
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from shared.decide import (
+    DEFAULT_TIMEKEEPING,
     auto_moves_today,
     choose_target,
     decide_failback,
@@ -23,6 +24,7 @@ from shared.decide import (
     move_if_needed,
     moved,
 )
+from shared.lifecycle import tidy
 from shared.model import (
     AuditRecord,
     Decision,
@@ -30,6 +32,7 @@ from shared.model import (
     GroupState,
     ProbeResult,
     Readiness,
+    Timekeeping,
 )
 
 
@@ -73,8 +76,12 @@ def decide_tick(
     probes: Mapping[str, ProbeResult],
     now: datetime,
     delivery_id: str,
+    clock: Timekeeping = DEFAULT_TIMEKEEPING,
 ) -> Decision:
-    """Record the probes of the group's accounts (by account name) and move if one is due."""
+    """Record the probes of the group's accounts (by account name) and move if one is due.
+
+    Old closed incidents are compacted or forgotten here too, so a group that receives no
+    alerts still keeps its partition bounded."""
     readiness = dict(state.readiness)
     changes: list[AuditRecord] = []
     for account in group.accounts:
@@ -85,7 +92,7 @@ def decide_tick(
         readiness[account.name] = merge_probe(before, result)
         if before is None or before.status is not result.status:
             changes.append(_readiness_record(state, account.name, before, result, now, delivery_id))
-    current = replace(state, readiness=readiness)
+    current = replace(state, readiness=readiness, incidents=tidy(state.incidents, now, clock))
     move = _due_move(group, current, now, delivery_id)
     if move is not None:
         return replace(move, audit=(*changes, *move.audit))

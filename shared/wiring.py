@@ -88,6 +88,7 @@ def build_controller(settings: Settings) -> Controller:
         notifier=notifier(settings),
         queue=StorageWorkQueue(queue_client(settings)),
         inline_groups=settings.fanout_inline_groups,
+        timekeeping=settings.timekeeping,
     )
 
 

@@ -8,7 +8,6 @@ from datetime import timedelta
 import pytest
 
 from shared.decide import (
-    CLOSED_INCIDENT_RETENTION,
     concerns,
     decide,
     decide_failback,
@@ -279,34 +278,20 @@ def test_tracked_incident_concerns_the_group_even_without_regions() -> None:
     assert closed.new_state.incidents["VT0X-1AB"].open is False
 
 
-def test_closed_incidents_are_pruned_after_retention() -> None:
-    """Closed incidents older than the retention are dropped by the next decision."""
-    grp = group()
-    current = state(grp)
-    for signal in (
-        incident(tracking_id="OLD"),
-        incident(tracking_id="OLD", phase=Phase.RESOLVED, update="2", minutes=1),
-    ):
-        current = decide(signal, grp, current, T0, "x").new_state or current
-    later = T0 + CLOSED_INCIDENT_RETENTION + timedelta(minutes=2)
-
-    decision = decide(incident(tracking_id="NEW", regions=("West US",)), grp, current, later, "y")
-
-    assert decision.new_state is not None
-    assert ["NEW"] == sorted(decision.new_state.incidents)
-
-
 def _failed_over(grp: Group, *, resolved_minutes: float) -> GroupState:
+    """Failed over at T0+1 by the controller's clock; the resolution applied at T0+resolved."""
     current = state(grp, readiness={EAST.name: passing(), WEST.name: passing()})
-    for signal in (
-        incident(),
-        incident(phase=Phase.RESOLVED, update="2", minutes=resolved_minutes),
+    for signal, at in (
+        (incident(), 1),
+        (incident(phase=Phase.RESOLVED, update="2", minutes=resolved_minutes), resolved_minutes),
     ):
-        current = decide(signal, grp, current, T0 + timedelta(minutes=1), "x").new_state or current
+        now = T0 + timedelta(minutes=at)
+        current = decide(signal, grp, current, now, "x").new_state or current
     return current
 
 
-# (group, minutes after the resolution at T0+10, expected target); the move was at T0+1.
+# (group, minutes after the resolution was applied at T0+10, expected target); the move was at
+# T0+1.
 FAILBACK = {
     "manual policy never fails back": (group(), 240, None),
     "auto fails back once stable": (

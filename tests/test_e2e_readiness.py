@@ -4,79 +4,21 @@ real Azurite, and the stand-in's control endpoint flipping an account's health."
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 import requests
 
-from devhost.azurite import Azurite, free_port
-from tests import alertfactory as af
-from tests.hosting import DEMO_CONFIG, HostProcess
-
-
-class Stack:
-    """A running host plus the URL of its stand-in."""
-
-    def __init__(self, host: HostProcess, standin_url: str) -> None:
-        self.host = host
-        self.standin_url = standin_url
-
-    def set_health(self, account: str, behaviour: str) -> None:
-        response = requests.post(
-            f"{self.standin_url}/_standin/accounts/{account}",
-            json={"behaviour": behaviour},
-            timeout=10,
-        )
-        assert 200 == response.status_code
-
-    def alert(self, **kwargs: object) -> str:
-        body = af.to_body(af.service_health(**kwargs))  # type: ignore[arg-type]
-        response = requests.post(f"{self.host.url}/alerts", data=body, timeout=30)
-        assert 200 == response.status_code
-        outcome = response.json()["outcome"]
-        assert isinstance(outcome, str)
-        return outcome
-
-    def status(self) -> dict[str, object]:
-        group = requests.get(f"{self.host.url}/status", timeout=30).json()["groups"][0]
-        assert isinstance(group, dict)
-        return group
-
-    def run_readiness(self) -> None:
-        admin = self.host.url.removesuffix("/api") + "/admin/functions/readiness"
-        assert 202 == requests.post(admin, json={"input": ""}, timeout=10).status_code
-
-
-@contextmanager
-def _stack(azurite: Azurite, table: str, config: str) -> Iterator[Stack]:
-    port = free_port()
-    env = {
-        "STANDIN_PORT": str(port),
-        "FAILOVER_CONFIG": config,
-        "READINESS_SCHEDULE": "0 0 0 1 1 *",
-    }
-    with HostProcess(azurite.connection_string, table, **env) as host:
-        yield Stack(host, f"http://127.0.0.1:{port}")
+from devhost.azurite import Azurite
+from tests.e2e_stack import Stack, stack_on, wait_for
+from tests.hosting import DEMO_CONFIG
 
 
 @pytest.fixture
 def stack(azurite: Azurite, table_name: str) -> Iterator[Stack]:
     """The demo configuration (manual failback)."""
-    with _stack(azurite, table_name, str(DEMO_CONFIG)) as running:
+    with stack_on(azurite, table_name, str(DEMO_CONFIG)) as running:
         yield running
-
-
-def wait_for(condition: object, what: str, seconds: float = 20) -> None:
-    """Poll a zero-argument callable until it is true, or fail naming `what`."""
-    assert callable(condition)
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)  # polling an asynchronous timer run, not timing a result
-    pytest.fail(f"timed out waiting for {what}")
 
 
 def test_unhealthy_standby_blocks_then_a_resend_fails_over(stack: Stack) -> None:
@@ -115,7 +57,7 @@ def test_auto_failback_happens_without_another_alert(azurite: Azurite, table_nam
     """With failback auto, the timer moves the group back to east after the resolution."""
     config = json.loads(DEMO_CONFIG.read_text())
     config["policy"] |= {"failback": "auto", "failbackStableMinutes": 0, "minDwellMinutes": 0}
-    with _stack(azurite, table_name, json.dumps(config)) as running:
+    with stack_on(azurite, table_name, json.dumps(config)) as running:
         running.run_readiness()
         wait_for(lambda: running.status()["lastReadinessCheck"] is not None, "a readiness check")
         assert "failed_over" == running.alert()

@@ -16,6 +16,7 @@ from shared.settings import Settings, StorageSettings
 from shared.store import InMemoryStateStore
 from tests import alertfactory as af
 from tests.core import CENTRAL, EAST, T0, WEST, FakeClock, group
+from tests.funcrequests import body_of, request
 
 
 class Stack:
@@ -31,7 +32,7 @@ class Stack:
 
     def post_alert(self, payload: object | bytes) -> func.HttpResponse:
         body = payload if isinstance(payload, bytes) else af.to_body(payload)
-        return self.api.alerts(_request("POST", "alerts", body=body))
+        return self.api.alerts(request("POST", "alerts", body=body))
 
     def get(self, route: str, **params: str) -> func.HttpResponse:
         handler = {
@@ -40,42 +41,17 @@ class Stack:
             "history": self.api.history,
             "health": self.api.health,
         }[route]
-        return handler(_request("GET", route, params=params))
+        return handler(request("GET", route, params=params))
 
     def failover(self, body: object, principal: str | None = None) -> func.HttpResponse:
         headers = {"x-ms-client-principal-name": principal} if principal else {}
         raw = json.dumps(body).encode()
-        return self.api.failover(_request("POST", "failover", body=raw, headers=headers))
+        return self.api.failover(request("POST", "failover", body=raw, headers=headers))
 
     def history(self) -> list[dict[str, object]]:
         records = body_of(self.get("history"))["records"]
         assert isinstance(records, list)
         return records
-
-
-def _request(
-    method: str,
-    route: str,
-    *,
-    body: bytes = b"",
-    params: dict[str, str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> func.HttpRequest:
-    return func.HttpRequest(
-        method=method,
-        url=f"http://127.0.0.1:7071/api/{route}",
-        headers={"content-type": "application/json", **(headers or {})},
-        params=params or {},
-        route_params={},
-        body=body,
-    )
-
-
-def body_of(response: func.HttpResponse) -> dict[str, object]:
-    """The JSON body of a response."""
-    value = json.loads(response.get_body())
-    assert isinstance(value, dict)
-    return value
 
 
 ONE = Config(groups=(group(),))
@@ -135,7 +111,7 @@ def test_matching_if_none_match_is_304_without_a_body(stack: Stack) -> None:
     etag = stack.get("active-account").headers["ETag"]
 
     response = stack.api.active_account(
-        _request("GET", "active-account", headers={"If-None-Match": f"W/{etag}"})
+        request("GET", "active-account", headers={"If-None-Match": f"W/{etag}"})
     )
 
     assert (304, b"", etag) == (response.status_code, response.get_body(), response.headers["ETag"])

@@ -6,14 +6,24 @@ import functools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.data.tables import TableServiceClient
 
 from shared.decide import decide, initial_state
 from shared.fanout import FanoutJob
-from shared.model import AuditRecord, Config, GroupState, SignalKind
+from shared.lifecycle import Arrival, known_update, tombstone
+from shared.model import (
+    AuditRecord,
+    Config,
+    GroupState,
+    IncidentStatus,
+    KnownUpdate,
+    Phase,
+    Signal,
+    SignalKind,
+)
 from shared.store import ConflictError, InMemoryStateStore, StateStore
 from shared.table_store import TableStateStore
 from tests.core import (
@@ -130,7 +140,7 @@ def test_an_incident_that_reopens_loses_its_closed_time(store: StateStore) -> No
     created = store.save(None, initial_state(GRP, T0), [])
     opened = failed_over(created)
     incident_key = "VT0X-1AB"
-    closed = replace(opened.incidents[incident_key], open=False, closed_at=T0)
+    closed = replace(opened.incidents[incident_key], status=IncidentStatus.CLOSED, closed_at=T0)
     first = store.save(created, replace(opened, incidents={incident_key: closed}), [])
 
     store.save(first, replace(first, incidents={incident_key: opened.incidents[incident_key]}), [])
@@ -141,6 +151,91 @@ def test_an_incident_that_reopens_loses_its_closed_time(store: StateStore) -> No
         loaded.incidents[incident_key].open,
         loaded.incidents[incident_key].closed_at,
     )
+
+
+def test_a_tombstone_and_the_impact_ended_times_round_trip(store: StateStore) -> None:
+    """A compacted incident keeps its key, last update and times; impact-ended times survive."""
+    created = store.save(None, initial_state(GRP, T0), [])
+    opened = store.save(created, failed_over(created), [])
+    key = "VT0X-1AB"
+    small = tombstone(replace(opened.incidents[key], closed_at=T0, clamped_updates=("future-1",)))
+    ended = {EAST.name: T0 + timedelta(minutes=3)}
+
+    store.save(
+        opened, replace(opened, incidents={**opened.incidents, key: small}, impact_ended=ended), []
+    )
+
+    loaded = store.load_group(GRP.name)
+    assert loaded is not None
+    assert (small, ended) == (loaded.incidents[key], loaded.impact_ended)
+    assert (IncidentStatus.TOMBSTONE, frozenset(), "") == (
+        small.status,
+        small.impacted,
+        small.title,
+    )
+
+
+@pytest.mark.parametrize(
+    "event_time",
+    [
+        datetime(1601, 1, 1, tzinfo=UTC),
+        datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC),
+    ],
+    ids=["earliest", "latest"],
+)
+def test_the_extreme_times_table_storage_holds_round_trip(
+    store: StateStore, event_time: datetime
+) -> None:
+    """Event times at both ends of Table Storage's range are stored and read back whole."""
+    created = store.save(None, initial_state(GRP, T0), [])
+    opened = store.save(created, failed_over(created), [])
+    key = "VT0X-1AB"
+    extreme = replace(opened.incidents[key], event_time=event_time)
+
+    store.save(opened, replace(opened, incidents={**opened.incidents, key: extreme}), [])
+
+    loaded = store.load_group(GRP.name)
+    assert loaded is not None
+    assert event_time == loaded.incidents[key].event_time
+
+
+def kept(signal: Signal, now: datetime) -> KnownUpdate:
+    """The signal kept as its incident's newest update at `now`."""
+    return known_update(signal, Arrival(signal.event_time), now, ("video indexer",))
+
+
+def test_the_newest_update_of_an_incident_is_kept_and_read_back_whole(
+    store: StateStore,
+) -> None:
+    """Keeping an older update after a newer one keeps the newer; a read gives it back whole."""
+    rca = incident(phase=Phase.RCA, update="3", minutes=90, regions=("East US", "Global"))
+    resolved = incident(phase=Phase.RESOLVED, update="2", minutes=30)
+    newer = replace(kept(rca, T0), clamped_updates=("future-1",))
+
+    store.remember_newest(newer)
+    store.remember_newest(kept(resolved, T0))
+
+    assert newer == store.load_newest(SignalKind.SERVICE_HEALTH, rca.key)
+    assert store.load_newest(SignalKind.SERVICE_HEALTH, "OTHER-1") is None
+
+
+def test_kept_updates_are_forgotten_a_few_at_a_time(store: StateStore) -> None:
+    """Updates kept before the cut-off go, at most `limit` per call; newer ones stay."""
+    for n in range(3):
+        store.remember_newest(kept(incident(tracking_id=f"OLD-{n}"), T0))
+    store.remember_newest(kept(incident(tracking_id="NEW-1"), T0 + timedelta(days=9)))
+    cut = T0 + timedelta(days=1)
+
+    first = store.forget_newest(cut, 2)
+    second = store.forget_newest(cut, 2)
+
+    assert (2, 1) == (first, second)
+    remaining = [
+        key
+        for key in ("OLD-0", "OLD-1", "OLD-2", "NEW-1")
+        if store.load_newest(SignalKind.SERVICE_HEALTH, key) is not None
+    ]
+    assert ["NEW-1"] == remaining
 
 
 def test_stale_etag_is_a_conflict_and_writes_nothing(store: StateStore) -> None:
