@@ -131,7 +131,9 @@ def _applied(
     updated = with_incident(state, incident, now, clock)
     decision = move_if_needed(signal, group, updated, now, delivery_id)
     freed = held(state.incidents) - held(updated.incidents)
-    if freed and decision.action == "recorded":
+    if freed and decision.action == "recorded" and not incident.status.closed:
+        # A resolution's reason already says what closed; an update that drops a region, or
+        # Resource Health leaving Unknown, says here that the impact ended.
         decision = _noted(decision, _freed_note(freed, group))
     return _noted(decision, came.note)
 
@@ -183,10 +185,16 @@ def _behind_newest(
             f"({sent}), the newest seen of it, which this group had missed: applied that one"
         )
         return _noted(decision, note)
-    reason = (
-        f"update {signal.update_id} of {signal.key} is older than {latest.update_id} "
-        f"({latest.phase.name.lower()}, {sent}), the newest seen of it; it changes nothing"
-    )
+    if signal.update_id in newest.clamped_updates:
+        reason = (
+            f"update {signal.update_id} of {signal.key} was received before (its event time "
+            "is beyond the skew bound, so it is known by its id); it changes nothing"
+        )
+    else:
+        reason = (
+            f"update {signal.update_id} of {signal.key} is older than {latest.update_id} "
+            f"({latest.phase.name.lower()}, {sent}), the newest seen of it; it changes nothing"
+        )
     noted = _noting_clamped(state, signal, came)
     return _stale(signal, group, state, noted, reason, now, delivery_id)
 
@@ -392,8 +400,10 @@ def _recorded_reason(signal: Signal, group: Group, state: GroupState) -> str:
 
 
 def _freed_note(freed: frozenset[str], group: Group) -> str:
-    minutes = group.policy.failback_stable_minutes
     names = ", ".join(sorted(freed))
+    if group.policy.failback != "auto":
+        return f"impact on {names} ended now"
+    minutes = group.policy.failback_stable_minutes
     return f"impact on {names} ended now; failbackStableMinutes ({minutes} min) start now"
 
 

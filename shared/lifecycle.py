@@ -250,9 +250,9 @@ def label(signal: Signal) -> str:
 
 def span(delta: timedelta) -> str:
     """A duration for people: "20 min", "3 h", "2 days"."""
-    minutes = int(delta.total_seconds() // 60)
+    minutes = round(delta.total_seconds() / 60)
     if minutes < 120:
         return f"{max(minutes, 0)} min"
     if minutes < 48 * 60:
-        return f"{minutes // 60} h"
-    return f"{minutes // (24 * 60):,} days"
+        return f"{round(minutes / 60)} h"
+    return f"{round(minutes / (24 * 60)):,} days"
