@@ -375,3 +375,22 @@ def test_a_region_less_active_update_of_a_tracked_incident_ends_its_impact() -> 
         decision.action,
         after.impact_ended[EAST.name],
     )
+
+
+def test_a_second_available_long_after_the_first_is_recorded() -> None:
+    """Resource Health Available, then Available again eight days later (its event time older
+    than the clock by as much): recorded, closed, and the incident keeps its first close."""
+    grp = group()
+    _, down = apply(grp, ready(grp), resource_health(WEST), at(timedelta()))
+    available = resource_health(WEST, "Available", minutes=5, update="rh-2")
+    _, first = apply(grp, down, available, at(timedelta(minutes=5)))
+    again = resource_health(WEST, "Available", minutes=6, update="rh-3")
+
+    decision, after = apply(grp, first, again, at(8 * DAY))
+
+    found = after.incidents[WEST.resource_id.lower()]
+    assert ("recorded", IncidentStatus.CLOSED, at(timedelta(minutes=5))) == (
+        decision.action,
+        found.status,
+        found.closed_at,
+    )
