@@ -89,9 +89,12 @@ class Stack(HostProcess):
         return service.get_table_client(self.table_name)
 
     def seed(self, group: str) -> None:
-        """Make the app write every group's initial entity now, not inside a measurement."""
-        response = requests.get(f"{self.url}/active-account", params={"group": group}, timeout=600)
-        response.raise_for_status()
+        """Make the app write the group's entity now, not inside a measurement: a group is
+        written by its first change, here a pin and an unpin."""
+        for pin in (True, False):
+            body = {"group": group, "reason": "bench: write the entity", "pin": pin}
+            response = requests.post(f"{self.url}/failover", json=body, timeout=60)
+            response.raise_for_status()
 
 
 def cpu_seconds(pid: int) -> float:

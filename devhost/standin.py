@@ -30,8 +30,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import requests
 
-from shared.config import load_config
-from shared.model import Account
+from shared.core.config import load_config
+from shared.core.model import Account
 
 logger = logging.getLogger(__name__)
 

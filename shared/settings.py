@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from urllib.parse import urlsplit
 
-from shared.config import load_config
-from shared.model import Config, Timekeeping
+from shared.core.config import load_config
+from shared.core.model import Config, Timekeeping
 
 SETTING_NAMES = (
     "FAILOVER_CONFIG",

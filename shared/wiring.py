@@ -20,16 +20,17 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.data.tables import TableClient, TableServiceClient
 from requests.adapters import HTTPAdapter
 
-from shared.arm import ArmClient, StaticTokenCredential
-from shared.auth import AlertAuthenticator
-from shared.http_api import HttpApi
-from shared.notify import Notifier, NullNotifier, WebhookNotifier
-from shared.probe import AccountProber
-from shared.resolve import resolve_accounts
-from shared.service import Controller
+from shared.adapters.arm import ArmClient, StaticTokenCredential
+from shared.adapters.notify import WebhookNotifier
+from shared.adapters.probe import AccountProber
+from shared.adapters.storage_queue import StorageWorkQueue
+from shared.adapters.table_store import TableStateStore
+from shared.app.controller import Controller
+from shared.app.ports import Notifier
+from shared.core.notification import NullNotifier
+from shared.http.auth import AlertAuthenticator
+from shared.http.handlers import HttpApi
 from shared.settings import Settings, StorageSettings, load_settings
-from shared.table_store import TableStateStore
-from shared.work_queue import StorageWorkQueue
 
 if TYPE_CHECKING:
     from azure.storage.queue import QueueClient
@@ -73,8 +74,7 @@ def build_controller(settings: Settings) -> Controller:
         base_url=settings.arm_base_url,
         timeout=settings.probe_timeout_seconds,
     )
-    config = resolve_accounts(settings.config, arm)
-    store = TableStateStore(table_client(settings), config)
+    store = TableStateStore(table_client(settings))
     prober = AccountProber(
         arm,
         vi_base_url=settings.vi_base_url,
@@ -82,8 +82,9 @@ def build_controller(settings: Settings) -> Controller:
         slow_ms=settings.probe_slow_ms,
     )
     return Controller(
-        config,
+        settings.config,
         store,
+        arm=arm,
         prober=prober,
         notifier=notifier(settings),
         queue=StorageWorkQueue(queue_client(settings)),

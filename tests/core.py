@@ -6,19 +6,18 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.decide import initial_state
-from shared.model import (
+from shared.core.failover import initial_state
+from shared.core.model import (
     Account,
     Group,
-    GroupState,
     ImpactedService,
     Phase,
     Policy,
-    Readiness,
     ReadinessStatus,
     Signal,
     SignalKind,
 )
+from shared.core.state import GroupState, Readiness
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 SUB = "/subscriptions/11111111-2222-3333-4444-555555555555/resourceGroups/rg-video"

@@ -7,7 +7,7 @@ import sys
 import atheris
 
 with atheris.instrument_imports():
-    from shared.alerts import InvalidAlertError, parse_alert_body
+    from shared.core.alerts import InvalidAlertError, parse_alert_body
 
 
 def test_one_input(data: bytes) -> None:

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.alerts import InvalidAlertError, parse_alert, parse_alert_body, parse_timestamp
-from shared.model import ImpactedService, NotOurs, Phase, Signal, SignalKind
+from shared.core.alerts import InvalidAlertError, parse_alert, parse_alert_body, parse_timestamp
+from shared.core.model import ImpactedService, NotOurs, Phase, Signal, SignalKind
 from tests import alertfactory as af
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

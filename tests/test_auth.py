@@ -28,18 +28,18 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
-from shared.auth import (
+from shared.adapters.memory_store import InMemoryStateStore
+from shared.app.controller import Controller
+from shared.app.errors import UnavailableError
+from shared.core.model import Config
+from shared.http.auth import (
     ACTION_GROUP_APP_ID,
     AlertAuthenticator,
     ForbiddenError,
     UnauthenticatedError,
 )
-from shared.errors import UnavailableError
-from shared.http_api import HttpApi
-from shared.model import Config
-from shared.service import Controller
+from shared.http.handlers import HttpApi
 from shared.settings import SETTING_NAMES, Settings, SettingsError, StorageSettings, load_settings
-from shared.store import InMemoryStateStore
 from shared.wiring import build_api
 from tests import alertfactory as af
 from tests.core import FakeClock as FakeDateClock
@@ -509,7 +509,7 @@ def test_held_keys_keep_serving_when_the_daily_refresh_fails(
     idp.status = 503
     clock.now += 24 * 3600 + 1
 
-    with caplog.at_level(logging.WARNING, logger="shared.auth"):
+    with caplog.at_level(logging.WARNING, logger="shared.http.auth"):
         result = outcome(auth, headers=bearer(signers[0].sign(claims(exp=clock.now + 60))))
 
     assert (200, True) == (result, "still using the 1 held" in caplog.text)

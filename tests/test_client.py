@@ -35,9 +35,9 @@ from vi_failover_client import (
 
 from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite, free_port
 from devhost.standin import AzureStandIn
-from shared.decide import decide, initial_state
-from shared.model import Config
-from shared.table_store import TableStateStore
+from shared.adapters.table_store import TableStateStore
+from shared.core.decide import decide
+from shared.core.failover import initial_state
 from tests import alertfactory as af
 from tests.activeaccount_server import ActiveAccountServer, view
 from tests.core import T0, group, incident
@@ -207,7 +207,7 @@ def test_fallback_goes_endpoint_table_primary_secondary_cache_then_file(
     last_known_good = tmp_path / "active.json"
     with Azurite() as primary, Azurite() as secondary:
         written = TableClient.from_connection_string(primary.connection_string, table_name)
-        TableStateStore(written, Config(groups=(grp,))).save(None, state, [])
+        TableStateStore(written).save(grp, None, state, [])
         # What geo-replication would copy: the primary's entity, as it stands.
         replica = TableClient.from_connection_string(secondary.connection_string, table_name)
         replica.create_table()

@@ -7,13 +7,10 @@ from datetime import timedelta
 
 import pytest
 
-from shared.decide import (
-    concerns,
-    decide,
-    decide_failback,
-    impacted_accounts,
-)
-from shared.model import Group, GroupState, Phase, Signal
+from shared.core.decide import concerns, decide, impacted_accounts
+from shared.core.failback import decide_failback
+from shared.core.model import Group, Phase, Signal
+from shared.core.state import GroupState
 from tests.core import (
     CENTRAL,
     EAST,

@@ -25,8 +25,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from shared.decide import decide
-from shared.model import Account, Group, GroupState, Phase, Signal
+from shared.core.decide import decide
+from shared.core.model import Account, Group, Phase, Signal
+from shared.core.state import GroupState
 from tests.core import CENTRAL, EAST, T0, WEST, group, incident, resource_health, state
 
 GROUP = group(EAST, WEST, CENTRAL)

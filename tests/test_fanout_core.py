@@ -13,17 +13,19 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from shared.errors import UnavailableError
-from shared.fanout import (
+from shared.adapters.memory_store import InMemoryStateStore, InMemoryWorkQueue
+from shared.app.controller import AlertResult, Controller
+from shared.app.errors import UnavailableError
+from shared.core.failover import initial_state
+from shared.core.fanout import (
     MAX_MESSAGE_BYTES,
     FanoutJob,
-    InMemoryWorkQueue,
     InvalidBatchError,
     decode_batch,
     encode_batch,
     make_batches,
 )
-from shared.model import (
+from shared.core.model import (
     Account,
     Config,
     ImpactedService,
@@ -33,8 +35,7 @@ from shared.model import (
     Signal,
     SignalKind,
 )
-from shared.service import AlertResult, Controller
-from shared.store import InMemoryStateStore
+from shared.core.state import GroupState
 from tests import alertfactory as af
 from tests.core import T0, FakeClock, account, group, incident, passing
 
@@ -68,13 +69,14 @@ class CountingProber:
 class Rig:
     """A controller over `tenants(GROUPS)` with an inline limit of INLINE groups."""
 
-    def __init__(self, *, prober: bool = False) -> None:
+    def __init__(self, *, prober: bool = False, groups: int = GROUPS) -> None:
         self.clock = FakeClock()
         self.store = InMemoryStateStore()
         self.queue = InMemoryWorkQueue()
         self.prober = CountingProber(self.clock)
+        self.config = tenants(groups)
         self.controller = Controller(
-            tenants(GROUPS),
+            self.config,
             self.store,
             clock=self.clock,
             prober=self.prober if prober else None,
@@ -93,16 +95,32 @@ class Rig:
             actions.update(self.controller.apply_batch(message).values())
         return actions
 
+    def active(self, name: str) -> str | None:
+        """The group's stored active account, or None when it was never written."""
+        state = self.store.load_active(name)
+        return state.active if state is not None else None
+
     def on_west(self) -> int:
         """How many of the tenants are active on their West US account."""
-        return sum(
-            self.store.active_accounts().get(f"t{n:03d}") == f"t{n:03d}-w" for n in range(GROUPS)
-        )
+        return sum(self.active(f"t{n:03d}") == f"t{n:03d}-w" for n in range(GROUPS))
 
     def audit(self) -> Counter[str]:
         """Every group's audit lines, counted by action."""
-        names = [g.name for g in self.controller.config.groups]
-        return Counter(r.action for r in self.store.history(names, 100_000))
+        names = [g.name for g in self.config.groups]
+        return Counter(r.action for r in self.store.history(names, 100_000, unmatched=False))
+
+    def stored(self, name: str) -> GroupState:
+        """The group's stored state, written first in its initial state if it never was."""
+        grp = self.config.group(name)
+        assert grp is not None
+        state = self.store.load_group(name)
+        return state or self.store.save(grp, None, initial_state(grp, T0), ())
+
+    def save(self, name: str, state: GroupState, new: GroupState) -> None:
+        """Overwrite a group's stored state."""
+        grp = self.config.group(name)
+        assert grp is not None
+        self.store.save(grp, state, new, ())
 
 
 def test_a_large_fanout_is_accepted_then_its_batches_move_every_group_once() -> None:
@@ -121,7 +139,7 @@ def test_a_large_fanout_is_accepted_then_its_batches_move_every_group_once() -> 
     assert Counter({"failed_over": GROUPS}) == actions
     assert GROUPS == rig.on_west()
     assert Counter({"failed_over": GROUPS}) == rig.audit()
-    assert "west-only" in rig.store.active_accounts()  # seeded, never touched
+    assert rig.active("west-only") is None  # never touched, so never written
 
 
 def test_a_retry_of_an_accepted_update_queues_nothing_and_says_duplicate() -> None:
@@ -198,10 +216,7 @@ def test_a_failing_group_fails_its_batch_and_the_redelivery_finishes_it() -> Non
 
 
 def test_small_fanouts_stay_inline_and_answer_every_decision() -> None:
-    rig = Rig()
-    config = rig.controller.config
-    few = replace(config, groups=config.groups[:INLINE])
-    rig.controller.config = few
+    rig = Rig(groups=INLINE)
     answer = rig.deliver()
 
     assert ("failed_over", INLINE, 0) == (
@@ -233,13 +248,11 @@ def test_a_later_update_accepted_while_an_earlier_waits_is_not_undone() -> None:
 
 def test_a_batch_trusts_a_fresh_passing_probe_and_probes_the_rest() -> None:
     rig = Rig(prober=True)
-    rig.controller.ensure_seeded()
     for n in range(GROUPS // 2):  # half the standbys passed a probe 2 minutes ago
         name = f"t{n:03d}"
-        state = rig.store.load_group(name)
-        assert state is not None
+        state = rig.stored(name)
         fresh = replace(passing(), checked_at=T0 - timedelta(minutes=2))
-        rig.store.save(state, replace(state, readiness={f"{name}-w": fresh}), ())
+        rig.save(name, state, replace(state, readiness={f"{name}-w": fresh}))
     rig.deliver()
     moved = rig.drain()
 
@@ -248,12 +261,9 @@ def test_a_batch_trusts_a_fresh_passing_probe_and_probes_the_rest() -> None:
 
 
 def test_an_inline_failover_always_probes_its_target() -> None:
-    rig = Rig(prober=True)
-    rig.controller.config = replace(rig.controller.config, groups=rig.controller.config.groups[:1])
-    rig.controller.ensure_seeded()
-    state = rig.store.load_group("t000")
-    assert state is not None
-    rig.store.save(state, replace(state, readiness={"t000-w": passing(since=T0)}), ())
+    rig = Rig(prober=True, groups=1)
+    state = rig.stored("t000")
+    rig.save("t000", state, replace(state, readiness={"t000-w": passing(since=T0)}))
     answer = rig.deliver()
 
     assert ("failed_over", ["t000-w"]) == (answer.outcome, rig.prober.probed)
@@ -287,12 +297,11 @@ def test_a_message_that_is_not_a_batch_is_refused_with_the_reason(text: str, nam
 
 def test_an_invalid_message_changes_nothing() -> None:
     rig = Rig()
-    rig.controller.ensure_seeded()
-    before = rig.store.active_accounts()
     with pytest.raises(InvalidBatchError):
         rig.controller.apply_batch('{"format": 1}')
 
-    assert before == rig.store.active_accounts()
+    assert [None] * GROUPS == [rig.active(f"t{n:03d}") for n in range(GROUPS)]
+    assert Counter() == rig.audit()
 
 
 texts = st.text(max_size=40)

@@ -17,11 +17,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from shared.http_api import HttpApi
-from shared.model import Config
-from shared.service import Controller
+from shared.adapters.memory_store import InMemoryStateStore
+from shared.app.controller import Controller
+from shared.core.model import Config
+from shared.http.handlers import HttpApi
 from shared.settings import Settings, StorageSettings
-from shared.store import InMemoryStateStore
 from tests import alertfactory as af
 from tests.core import FakeClock, group
 
@@ -68,7 +68,7 @@ class Endpoint:
     def snapshot(self) -> tuple[object, ...]:
         return (
             self.store.load_group("default"),
-            self.store.history(["default", "_unmatched"], 1000),
+            self.store.history(["default"], 1000, unmatched=True),
         )
 
 

@@ -9,11 +9,11 @@ from itertools import count
 import azure.functions as func
 import pytest
 
-from shared.http_api import HttpApi
-from shared.model import Config
-from shared.service import Controller
+from shared.adapters.memory_store import InMemoryStateStore
+from shared.app.controller import Controller
+from shared.core.model import Config
+from shared.http.handlers import HttpApi
 from shared.settings import Settings, StorageSettings
-from shared.store import InMemoryStateStore
 from tests import alertfactory as af
 from tests.core import CENTRAL, EAST, T0, WEST, FakeClock, group
 from tests.funcrequests import body_of, request
@@ -125,13 +125,13 @@ def test_unknown_group_is_404(stack: Stack) -> None:
 
 
 def test_group_is_required_with_several_groups() -> None:
-    """With two groups, omitting `group` is 404 naming the problem."""
+    """With two groups, omitting `group` is 400 InvalidRequest naming the problem."""
     stack = Stack(TWO)
 
     response = stack.get("active-account")
 
-    assert 404 == response.status_code
-    assert "group is required" in str(body_of(response)["message"])
+    assert (400, "InvalidRequest") == (response.status_code, body_of(response)["error"])
+    assert "group: required" in str(body_of(response)["message"])
 
 
 def test_same_alert_again_is_duplicate(stack: Stack) -> None:

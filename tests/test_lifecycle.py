@@ -8,20 +8,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from shared.decide import decide, decide_failback
-from shared.lifecycle import Arrival, arrival, known_update, tidy
-from shared.manual import ManualRequest, UnsafeTargetError, decide_manual
-from shared.model import (
-    Decision,
-    Group,
-    GroupState,
-    ImpactedService,
-    IncidentStatus,
-    KnownUpdate,
-    Phase,
-    Signal,
-    Timekeeping,
-)
+from shared.core.decide import decide
+from shared.core.failback import decide_failback
+from shared.core.lifecycle import Arrival, arrival, known_update, tidy
+from shared.core.manual import ManualRequest, UnsafeTargetError, decide_manual
+from shared.core.model import Group, ImpactedService, Phase, Signal, Timekeeping
+from shared.core.state import Decision, GroupState, IncidentStatus, KnownUpdate
 from tests.core import EAST, T0, WEST, group, incident, passing, resource_health, state
 
 DAY = timedelta(days=1)

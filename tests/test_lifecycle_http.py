@@ -6,16 +6,18 @@ the failback stable window after a region drop or Resource Health Unknown."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from itertools import count
 
 import pytest
 
-from shared.http_api import HttpApi
-from shared.model import Account, Config, GroupState, ProbeResult, ReadinessStatus, SignalKind
-from shared.service import Controller
+from shared.adapters.memory_store import InMemoryStateStore
+from shared.app.controller import Controller
+from shared.core.model import Account, Config, Group, ProbeResult, ReadinessStatus, SignalKind
+from shared.core.state import AuditRecord, GroupState
+from shared.http.handlers import HttpApi
 from shared.settings import Settings, StorageSettings
-from shared.store import InMemoryStateStore
 from tests import alertfactory as af
 from tests.core import EAST, T0, WEST, FakeClock, group
 from tests.funcrequests import body_of, request
@@ -39,12 +41,32 @@ class Healthy:
         return ProbeResult(ReadinessStatus.HEALTHY, "scripted: 200", self.clock())
 
 
+class RacingStore(InMemoryStateStore):
+    """The in-memory store, running `before_save` (once) just before a group's write lands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.before_save: Callable[[GroupState], None] | None = None
+
+    def save(
+        self,
+        group: Group,
+        previous: GroupState | None,
+        new: GroupState,
+        audit: Sequence[AuditRecord],
+    ) -> GroupState:
+        hook, self.before_save = self.before_save, None
+        if hook is not None:
+            hook(new)
+        return super().save(group, previous, new, audit)
+
+
 class Stack:
     """The HTTP handlers over a controller with a movable clock."""
 
     def __init__(self, config: Config) -> None:
         self.clock = FakeClock()
-        self.store = InMemoryStateStore()
+        self.store = RacingStore()
         ids = count(1)
         self.controller = Controller(
             config, self.store, self.clock, lambda: f"d{next(ids)}", prober=Healthy(self.clock)
@@ -256,8 +278,6 @@ def test_a_newer_update_that_arrives_during_a_delivery_reaches_its_groups() -> N
     """A region-less resolution kept while an older activation is being saved: the activation's
     delivery notices it afterwards and applies it, so no group holds the incident open."""
     stack = Stack(Config(groups=(group(),)))
-    store = stack.store
-    original_save = store.save
     resolution = af.service_health(
         stage="Resolved",
         communication_id="1001",
@@ -266,15 +286,12 @@ def test_a_newer_update_that_arrives_during_a_delivery_reaches_its_groups() -> N
     )
     raced: list[str] = []
 
-    def race_then_save(previous: object, new: GroupState, audit: object) -> GroupState:
+    def deliver_the_resolution(new: GroupState) -> None:
         # The resolution's delivery runs after the activation read the incident's newest update
         # and before the activation's group write lands: it finds no group tracking it.
-        if not raced and "VT0X-1AB" in new.incidents:
-            raced.append("racing")
-            raced[0] = stack.controller.handle_alert(af.to_body(resolution)).outcome
-        return original_save(previous, new, audit)  # type: ignore[arg-type]
+        raced.append(stack.controller.handle_alert(af.to_body(resolution)).outcome)
 
-    store.save = race_then_save  # type: ignore[method-assign]
+    stack.store.before_save = deliver_the_resolution
     outcome = stack.outcome(INCIDENT)
 
     incident = stack.state().incidents["VT0X-1AB"]

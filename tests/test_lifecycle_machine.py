@@ -21,19 +21,13 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from shared.alerts import InvalidAlertError
-from shared.lifecycle import held
-from shared.manual import ManualRequest, UnknownAccountError, UnsafeTargetError
-from shared.model import (
-    ACTION_ORDER,
-    Account,
-    Config,
-    GroupState,
-    ProbeResult,
-    ReadinessStatus,
-)
-from shared.service import Controller
-from shared.store import InMemoryStateStore
+from shared.adapters.memory_store import InMemoryStateStore
+from shared.app.controller import Controller
+from shared.core.alerts import InvalidAlertError
+from shared.core.lifecycle import held
+from shared.core.manual import ManualRequest, UnknownAccountError, UnsafeTargetError
+from shared.core.model import Account, Config, ProbeResult, ReadinessStatus
+from shared.core.state import ACTION_ORDER, GroupState
 from tests import alertfactory as af
 from tests.core import CENTRAL, EAST, T0, WEST, group
 

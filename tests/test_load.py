@@ -23,10 +23,12 @@ import requests
 from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite
-from shared.alerts import parse_alert_body
-from shared.config import parse_config
-from shared.decide import decide, impacted_accounts, initial_state
-from shared.model import Group, GroupState, Signal
+from shared.core.alerts import parse_alert_body
+from shared.core.config import parse_config
+from shared.core.decide import decide, impacted_accounts
+from shared.core.failover import initial_state
+from shared.core.model import Group, Signal
+from shared.core.state import GroupState
 from tests import alertfactory as af
 from tests.hosting import HostProcess
 

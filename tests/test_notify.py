@@ -10,16 +10,16 @@ from itertools import chain, repeat
 
 import pytest
 
-from shared.model import Action, AuditRecord, Decision, GroupState, ManualAction
-from shared.notify import (
+from shared.adapters.notify import WebhookNotifier
+from shared.app.ports import Notifier
+from shared.core.notification import (
     Notification,
-    Notifier,
     NotifyResult,
     NullNotifier,
-    WebhookNotifier,
     notification_for,
     payload,
 )
+from shared.core.state import Action, AuditRecord, Decision, GroupState, ManualAction
 from tests.receiver import Receiver, Reply
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -58,7 +58,7 @@ def sleeps() -> Sleeps:
 @pytest.fixture
 def caplog_debug(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """caplog capturing everything the notifier logs, retries included."""
-    caplog.set_level(logging.DEBUG, logger="shared.notify")
+    caplog.set_level(logging.DEBUG, logger="shared.adapters.notify")
     return caplog
 
 

@@ -14,9 +14,9 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from devhost.azurite import free_port
 from devhost.standin import AzureStandIn
-from shared.arm import ArmClient, StaticTokenCredential
-from shared.model import Account, ProbeResult, ReadinessStatus
-from shared.probe import AccountProber
+from shared.adapters.arm import ArmClient, StaticTokenCredential
+from shared.adapters.probe import AccountProber
+from shared.core.model import Account, ProbeResult, ReadinessStatus
 
 ARM_TOKEN = "arm-token-for-tests"
 NOW = datetime(2026, 11, 24, 6, 0, tzinfo=UTC)
@@ -131,7 +131,7 @@ def test_each_behaviour_is_classified_with_its_cause_and_no_token(
 
     result = prober.probe(WESTUS)
 
-    probe_logs = [r for r in caplog.records if r.name == "shared.probe"]
+    probe_logs = [r for r in caplog.records if r.name == "shared.adapters.probe"]
     expected = (expected_status, True, NO_LEAKS, NO_LEAKS, 1)
     assert expected == (
         result.status,

@@ -10,12 +10,12 @@ from itertools import count
 import pytest
 
 from devhost.standin import AzureStandIn
-from shared.arm import ArmClient, StaticTokenCredential
-from shared.model import Config
-from shared.notify import WebhookNotifier
-from shared.probe import AccountProber
-from shared.service import Controller
-from shared.store import InMemoryStateStore
+from shared.adapters.arm import ArmClient, StaticTokenCredential
+from shared.adapters.memory_store import InMemoryStateStore
+from shared.adapters.notify import WebhookNotifier
+from shared.adapters.probe import AccountProber
+from shared.app.controller import Controller
+from shared.core.model import Config
 from tests import alertfactory as af
 from tests.core import EAST, T0, WEST, FakeClock, group
 from tests.receiver import Receiver, Reply

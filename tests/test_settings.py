@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from shared.config import ConfigError, load_config, parse_config
+from shared.core.config import ConfigError, load_config, parse_config
 from shared.settings import SettingsError, load_settings
 
 RID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.VideoIndexer/accounts/"

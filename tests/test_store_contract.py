@@ -11,21 +11,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from azure.data.tables import TableServiceClient
 
-from shared.decide import decide, initial_state
-from shared.fanout import FanoutJob
-from shared.lifecycle import Arrival, known_update, tombstone
-from shared.model import (
-    AuditRecord,
-    Config,
-    GroupState,
-    IncidentStatus,
-    KnownUpdate,
-    Phase,
-    Signal,
-    SignalKind,
-)
-from shared.store import ConflictError, InMemoryStateStore, StateStore
-from shared.table_store import TableStateStore
+from shared.adapters.memory_store import InMemoryStateStore
+from shared.adapters.table_store import TableStateStore
+from shared.app.errors import ConflictError
+from shared.app.ports import StateStore
+from shared.core.decide import decide
+from shared.core.failover import initial_state
+from shared.core.fanout import FanoutJob
+from shared.core.lifecycle import Arrival, known_update, tombstone
+from shared.core.model import Phase, Signal, SignalKind
+from shared.core.state import AuditRecord, GroupState, IncidentStatus, KnownUpdate
 from tests.core import (
     CENTRAL,
     EAST,
@@ -53,7 +48,7 @@ def store(
         return
     service: TableServiceClient = request.getfixturevalue("table_service")
     name: str = request.getfixturevalue("table_name")
-    yield TableStateStore(service.get_table_client(name), Config(groups=CONFIG_GROUPS))
+    yield TableStateStore(service.get_table_client(name))
     service.delete_table(name)
 
 
@@ -99,10 +94,10 @@ def test_unknown_group_loads_as_none(store: StateStore) -> None:
 
 def test_saved_state_reads_back_equal(store: StateStore) -> None:
     """Active account, version, pin and incidents round-trip exactly."""
-    created = store.save(None, initial_state(GRP, T0), [])
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
     moved = replace(moved_and_pinned(created), blocked_since=T0)
 
-    saved = store.save(created, moved, [])
+    saved = store.save(GRP, created, moved, [])
     loaded = store.load_group(GRP.name)
 
     assert loaded is not None
@@ -112,9 +107,9 @@ def test_saved_state_reads_back_equal(store: StateStore) -> None:
 
 def test_load_active_is_the_state_without_incidents_or_readiness(store: StateStore) -> None:
     """The point read returns every active-account field and the ETag, and no ledger."""
-    created = store.save(None, initial_state(GRP, T0), [])
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
     moved = moved_and_pinned(created)
-    saved = store.save(created, moved, [])
+    saved = store.save(GRP, created, moved, [])
     head = store.load_active(GRP.name)
 
     assert store.load_active("nobody") is None
@@ -125,10 +120,10 @@ def test_load_active_is_the_state_without_incidents_or_readiness(store: StateSto
 def test_readiness_updates_replace_the_previous_probe(store: StateStore) -> None:
     """A later readiness record of an account replaces the earlier one."""
     created = store.save(
-        None, replace(initial_state(GRP, T0), readiness={EAST.name: passing()}), []
+        GRP, None, replace(initial_state(GRP, T0), readiness={EAST.name: passing()}), []
     )
 
-    store.save(created, replace(created, readiness={EAST.name: failing(2)}), [])
+    store.save(GRP, created, replace(created, readiness={EAST.name: failing(2)}), [])
 
     loaded = store.load_group(GRP.name)
     assert loaded is not None
@@ -137,13 +132,15 @@ def test_readiness_updates_replace_the_previous_probe(store: StateStore) -> None
 
 def test_an_incident_that_reopens_loses_its_closed_time(store: StateStore) -> None:
     """Fields a newer incident record no longer has are gone after the save, not merged."""
-    created = store.save(None, initial_state(GRP, T0), [])
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
     opened = failed_over(created)
     incident_key = "VT0X-1AB"
     closed = replace(opened.incidents[incident_key], status=IncidentStatus.CLOSED, closed_at=T0)
-    first = store.save(created, replace(opened, incidents={incident_key: closed}), [])
+    first = store.save(GRP, created, replace(opened, incidents={incident_key: closed}), [])
 
-    store.save(first, replace(first, incidents={incident_key: opened.incidents[incident_key]}), [])
+    store.save(
+        GRP, first, replace(first, incidents={incident_key: opened.incidents[incident_key]}), []
+    )
 
     loaded = store.load_group(GRP.name)
     assert loaded is not None
@@ -155,14 +152,17 @@ def test_an_incident_that_reopens_loses_its_closed_time(store: StateStore) -> No
 
 def test_a_tombstone_and_the_impact_ended_times_round_trip(store: StateStore) -> None:
     """A compacted incident keeps its key, last update and times; impact-ended times survive."""
-    created = store.save(None, initial_state(GRP, T0), [])
-    opened = store.save(created, failed_over(created), [])
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
+    opened = store.save(GRP, created, failed_over(created), [])
     key = "VT0X-1AB"
     small = tombstone(replace(opened.incidents[key], closed_at=T0, clamped_updates=("future-1",)))
     ended = {EAST.name: T0 + timedelta(minutes=3)}
 
     store.save(
-        opened, replace(opened, incidents={**opened.incidents, key: small}, impact_ended=ended), []
+        GRP,
+        opened,
+        replace(opened, incidents={**opened.incidents, key: small}, impact_ended=ended),
+        [],
     )
 
     loaded = store.load_group(GRP.name)
@@ -187,12 +187,12 @@ def test_the_extreme_times_table_storage_holds_round_trip(
     store: StateStore, event_time: datetime
 ) -> None:
     """Event times at both ends of Table Storage's range are stored and read back whole."""
-    created = store.save(None, initial_state(GRP, T0), [])
-    opened = store.save(created, failed_over(created), [])
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
+    opened = store.save(GRP, created, failed_over(created), [])
     key = "VT0X-1AB"
     extreme = replace(opened.incidents[key], event_time=event_time)
 
-    store.save(opened, replace(opened, incidents={**opened.incidents, key: extreme}), [])
+    store.save(GRP, opened, replace(opened, incidents={**opened.incidents, key: extreme}), [])
 
     loaded = store.load_group(GRP.name)
     assert loaded is not None
@@ -240,32 +240,32 @@ def test_kept_updates_are_forgotten_a_few_at_a_time(store: StateStore) -> None:
 
 def test_stale_etag_is_a_conflict_and_writes_nothing(store: StateStore) -> None:
     """A save from an outdated read fails, and neither its state nor its audit lands."""
-    created = store.save(None, initial_state(GRP, T0), [])
-    store.save(created, replace(created, reason="first writer"), [audit(GRP.name, "w1")])
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
+    store.save(GRP, created, replace(created, reason="first writer"), [audit(GRP.name, "w1")])
 
     with pytest.raises(ConflictError):
-        store.save(created, replace(created, reason="second writer"), [audit(GRP.name, "w2")])
+        store.save(GRP, created, replace(created, reason="second writer"), [audit(GRP.name, "w2")])
 
     loaded = store.load_group(GRP.name)
     assert loaded is not None
     assert "first writer" == loaded.reason
-    assert ["w1"] == [r.record_id for r in store.history([GRP.name], 10)]
+    assert ["w1"] == [r.record_id for r in store.history([GRP.name], 10, unmatched=False)]
 
 
 def test_creating_an_existing_group_is_a_conflict(store: StateStore) -> None:
     """Two first-time writers: the second one's create fails."""
-    store.save(None, initial_state(GRP, T0), [])
+    store.save(GRP, None, initial_state(GRP, T0), [])
 
     with pytest.raises(ConflictError):
-        store.save(None, initial_state(GRP, T0), [])
+        store.save(GRP, None, initial_state(GRP, T0), [])
 
 
 def test_removed_incidents_are_deleted(store: StateStore) -> None:
     """Incidents dropped from the state are gone after the save."""
-    created = store.save(None, initial_state(GRP, T0), [])
-    with_incidents = store.save(created, failed_over(created), [])
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
+    with_incidents = store.save(GRP, created, failed_over(created), [])
 
-    store.save(with_incidents, replace(with_incidents, incidents={}), [])
+    store.save(GRP, with_incidents, replace(with_incidents, incidents={}), [])
 
     loaded = store.load_group(GRP.name)
     assert loaded is not None
@@ -275,12 +275,12 @@ def test_removed_incidents_are_deleted(store: StateStore) -> None:
 def test_groups_tracking_finds_every_holder(store: StateStore) -> None:
     """The groups holding an incident key are found, including resource-id keys."""
     for grp in CONFIG_GROUPS:
-        created = store.save(None, initial_state(grp, T0), [])
+        created = store.save(grp, None, initial_state(grp, T0), [])
         after = decide(incident(), grp, created, T0, "x").new_state
         assert after is not None
         after = decide(resource_health(EAST), grp, after, T0, "y").new_state
         assert after is not None
-        store.save(created, after, [])
+        store.save(grp, created, after, [])
 
     by_tracking = store.groups_tracking("VT0X-1AB")
     by_resource = store.groups_tracking(EAST.resource_id.lower())
@@ -298,9 +298,9 @@ def test_history_is_newest_first_limited_and_merged(store: StateStore) -> None:
     store.append_audit([audit(GRP.name, "a1", 1), audit(OTHER.name, "b2", 2)])
     store.append_audit([audit(GRP.name, "a3", 3), audit("", "u4", 4)])
 
-    everything = store.history([GRP.name, OTHER.name, "_unmatched"], 10)
-    limited = store.history([GRP.name, OTHER.name], 2)
-    one = store.history([OTHER.name], 10)
+    everything = store.history([GRP.name, OTHER.name], 10, unmatched=True)
+    limited = store.history([GRP.name, OTHER.name], 2, unmatched=False)
+    one = store.history([OTHER.name], 10, unmatched=False)
 
     assert ["u4", "a3", "b2", "a1"] == [r.record_id for r in everything]
     assert ["a3", "b2"] == [r.record_id for r in limited]
@@ -312,12 +312,12 @@ def test_appending_the_same_record_twice_keeps_one(store: StateStore) -> None:
     store.append_audit([audit(GRP.name, "same")])
     store.append_audit([audit(GRP.name, "same")])
 
-    assert 1 == len(store.history([GRP.name], 10))
+    assert 1 == len(store.history([GRP.name], 10, unmatched=False))
 
 
 def test_two_racing_writers_exactly_one_wins(store: StateStore) -> None:
     """Eight writers save from the same read: exactly one lands, the rest conflict."""
-    created = store.save(None, initial_state(GRP, T0), [])
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
     barrier = threading.Barrier(8, timeout=30)
     results: list[str] = []
     lock = threading.Lock()
@@ -325,7 +325,7 @@ def test_two_racing_writers_exactly_one_wins(store: StateStore) -> None:
     def writer(n: int) -> None:
         barrier.wait()
         try:
-            store.save(created, replace(created, reason=f"w{n}"), [audit(GRP.name, f"r{n}")])
+            store.save(GRP, created, replace(created, reason=f"w{n}"), [audit(GRP.name, f"r{n}")])
             outcome = "won"
         except ConflictError:
             outcome = "conflict"
@@ -335,16 +335,7 @@ def test_two_racing_writers_exactly_one_wins(store: StateStore) -> None:
     _run_all([functools.partial(writer, n) for n in range(8)])
 
     assert (1, 7) == (results.count("won"), results.count("conflict"))
-    assert 1 == len(store.history([GRP.name], 10))
-
-
-def test_active_accounts_lists_every_stored_group(store: StateStore) -> None:
-    """One call returns each saved group's active account, and nothing for unsaved groups."""
-    created = store.save(None, initial_state(GRP, T0), [])
-    store.save(created, replace(created, active=WEST.name), [])
-    store.save(None, initial_state(OTHER, T0), [])
-
-    assert {"tenant-a": WEST.name, "tenant-b": EAST.name} == store.active_accounts()
+    assert 1 == len(store.history([GRP.name], 10, unmatched=False))
 
 
 def test_ping_answers_when_reachable(store: StateStore) -> None:

@@ -8,16 +8,11 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from shared.decide import decide
-from shared.model import (
-    Group,
-    GroupState,
-    Phase,
-    ProbeResult,
-    Readiness,
-    ReadinessStatus,
-)
-from shared.tick import decide_tick, merge_probe
+from shared.core.decide import decide
+from shared.core.model import Group, Phase, ProbeResult, ReadinessStatus
+from shared.core.readiness import merge_probe
+from shared.core.state import GroupState, Readiness
+from shared.core.tick import decide_tick
 from tests.core import EAST, T0, WEST, group, incident, passing, resource_health, state
 
 HEALTHY = ReadinessStatus.HEALTHY

@@ -1,0 +1,100 @@
+"""The readiness timer: probe every account once, record what each group learns, make the moves
+that are due (a blocked failover, a probe-driven failover, an automatic failback), and keep the
+table tidy. One group's trouble never stops the others."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from shared.app.accounts import AccountDirectory
+from shared.app.errors import UnavailableError
+from shared.app.notifications import TICK_WAIT_SECONDS, Notifications
+from shared.app.parallel import Parallel
+from shared.app.ports import StateStore
+from shared.app.probes import ProbeBroker
+from shared.app.unit_of_work import GroupWriter
+from shared.core.limits import UnstorableValueError
+from shared.core.model import Group, ProbeResult, Timekeeping
+from shared.core.state import Decision
+from shared.core.tick import decide_tick
+
+log = logging.getLogger(__name__)
+
+TICK_PROBE_SECONDS = 60.0  # a tick waits for slow accounts much longer than an alert may
+MAX_FORGOTTEN_PER_TICK = 200
+
+
+class ReadinessTick:
+    """Runs one readiness tick over every configured group."""
+
+    def __init__(
+        self,
+        store: StateStore,
+        directory: AccountDirectory,
+        writer: GroupWriter,
+        probes: ProbeBroker,
+        parallel: Parallel,
+        notifications: Notifications,
+        clock: Callable[[], datetime],
+        new_id: Callable[[], str],
+        timekeeping: Timekeeping,
+    ) -> None:
+        self._store = store
+        self._directory = directory
+        self._writer = writer
+        self._probes = probes
+        self._parallel = parallel
+        self._notifications = notifications
+        self._clock = clock
+        self._new_id = new_id
+        self._timekeeping = timekeeping
+
+    def run(self) -> dict[str, str]:
+        """Each group's outcome (for logs and the local host's manual trigger); never raises."""
+        if not self._probes.enabled:
+            log.info("readiness tick skipped: no prober configured")
+            return {}
+        groups = list(self._directory.config.groups)
+        accounts = {a.resource_id.lower(): a for g in groups for a in g.accounts}
+        results = self._probes.probe(list(accounts.values()), deadline=TICK_PROBE_SECONDS)
+        delivery = self._new_id()
+        outcomes = self._parallel.map(groups, lambda g: self._tick(g, results, delivery))
+        self._forget_old_updates()
+        self._notifications.send_and_wait([d for _, d in outcomes if d], TICK_WAIT_SECONDS)
+        return {g.name: outcome for g, (outcome, _) in zip(groups, outcomes, strict=True)}
+
+    def _tick(
+        self, group: Group, results: dict[str, ProbeResult], delivery: str
+    ) -> tuple[str, Decision | None]:
+        probes = {a.name: results[a.resource_id.lower()] for a in group.accounts}
+        clock = self._timekeeping
+        try:
+            resolved = self._directory.resolved(group)
+            decision = self._writer.apply(
+                resolved,
+                delivery,
+                lambda state, now: decide_tick(resolved, state, probes, now, delivery, clock),
+            )
+        except (UnavailableError, UnstorableValueError) as exc:
+            log.warning("readiness tick: group %s not updated: %s", group.name, exc)
+            return f"unavailable: {exc}", None
+        if decision.action != "recorded":
+            log.info(
+                "readiness tick → group %s: %s: %s", group.name, decision.action, decision.reason
+            )
+        return decision.action, decision
+
+    def _forget_old_updates(self) -> None:
+        """Incidents' newest updates kept past the retention are deleted, a few per tick."""
+        before = self._clock() - self._timekeeping.retention
+        try:
+            forgotten = self._store.forget_newest(before, MAX_FORGOTTEN_PER_TICK)
+        except UnavailableError as exc:
+            log.warning("readiness tick: old incident updates not forgotten: %s", exc)
+            return
+        if forgotten:
+            log.info(
+                "forgot the newest update of %d incident(s), kept before %s", forgotten, before
+            )

@@ -1,0 +1,101 @@
+"""What a notification says: which decisions are worth a page, and their text. Pure.
+
+Delivery is an adapter's job (`shared.adapters.notify`); the move never waits on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from shared.core.state import Decision
+
+# Worth a page: the active account changed, was pinned or unpinned, or could not change when it
+# should have. Everything else changes nothing an operator acts on.
+NOTIFY_ACTIONS = frozenset({"failed_over", "failed_back", "blocked", "moved", "pinned", "unpinned"})
+
+_HEADLINES = {
+    "failed_over": "failed over {frm} → {to}",
+    "failed_back": "failed back {frm} → {to}",
+    "moved": "moved {frm} → {to}",
+    "blocked": "could not fail over, stays on {frm}",
+    "pinned": "pinned to {to}",
+    "unpinned": "unpinned, stays on {to}",
+}
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One decision an operator should hear about."""
+
+    group: str
+    action: str
+    from_account: str
+    to_account: str
+    reason: str
+    time: datetime
+    actor: str
+    version: int
+    tracking_id: str = ""
+
+
+def notification_for(decision: Decision, time: datetime) -> Notification | None:
+    """The notification for a decision, or None when the decision is not worth a page."""
+    if decision.action not in NOTIFY_ACTIONS:
+        return None
+    first = decision.audit[0] if decision.audit else None
+    return Notification(
+        group=decision.group,
+        action=decision.action,
+        from_account=decision.from_account,
+        to_account=decision.to_account,
+        reason=decision.reason,
+        time=time,
+        actor=first.actor if first else "",
+        version=decision.new_state.version if decision.new_state else 0,
+        tracking_id=first.tracking_id if first else "",
+    )
+
+
+def text(n: Notification) -> str:
+    """Two human lines: what happened and why, then who did it."""
+    headline = _HEADLINES.get(n.action, n.action + " {frm} → {to}")
+    what = headline.format(frm=n.from_account, to=n.to_account)
+    who = [f"by {n.actor or 'unknown'}", f"version {n.version}"]
+    if n.tracking_id:
+        who.append(f"incident {n.tracking_id}")
+    return f"vi-failover: group {n.group} {what}: {n.reason}\n" + " · ".join(who)
+
+
+def payload(n: Notification) -> dict[str, object]:
+    """The JSON body: a top-level `text` (Slack and Teams render it) plus structured fields."""
+    when = n.time.replace(tzinfo=UTC) if n.time.tzinfo is None else n.time.astimezone(UTC)
+    return {
+        "text": text(n),
+        "group": n.group,
+        "action": n.action,
+        "from": n.from_account,
+        "to": n.to_account,
+        "reason": n.reason,
+        "time": when.isoformat(),
+        "actor": n.actor,
+        "version": n.version,
+        "trackingId": n.tracking_id,
+    }
+
+
+@dataclass(frozen=True)
+class NotifyResult:
+    """How a send went: `detail` names the last status or exception, never the URL."""
+
+    ok: bool
+    attempts: int
+    detail: str
+
+
+class NullNotifier:
+    """The notifier when NOTIFY_WEBHOOK_URL is unset: delivers nothing, successfully."""
+
+    def send(self, n: Notification) -> NotifyResult:
+        """Do nothing."""
+        return NotifyResult(ok=True, attempts=0, detail="notifications off")
