@@ -14,6 +14,17 @@ from urllib.parse import urlsplit
 
 from shared.core.config import load_config
 from shared.core.model import Config, Timekeeping
+from shared.setting_values import (
+    SettingsError,
+    StorageSettings,
+    integer_setting,
+    is_secure_url,
+    seconds_setting,
+    storage_setting,
+    url_setting,
+)
+
+__all__ = ["Settings", "SettingsError", "StorageSettings", "is_secure_url", "load_settings"]
 
 SETTING_NAMES = (
     "FAILOVER_CONFIG",
@@ -58,37 +69,11 @@ _GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 AAD_AUTHORITY_DEFAULT = "https://login.microsoftonline.com"
 # Shorter secrets in a URL are guessable; a function key is 56 characters.
 MIN_SHARED_SECRET_LENGTH = 16
-_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 CLOCK_SKEW_MINUTES_DEFAULT = 15
 INCIDENT_RETENTION_DAYS_DEFAULT = 60
 # A closed incident must outlive the RCA that follows it (Microsoft publishes one within 14
 # days) and any re-delivery; a year bounds a partition that sees an incident a day.
 MIN_RETENTION_DAYS, MAX_RETENTION_DAYS = 30, 366
-
-
-class SettingsError(ValueError):
-    """An app setting is missing or invalid; the message names it."""
-
-
-@dataclass(frozen=True)
-class StorageSettings:
-    """How to reach the state table: a connection string, or an endpoint plus managed identity."""
-
-    connection_string: str | None = None
-    table_service_uri: str | None = None
-    queue_service_uri: str | None = None  # with table_service_uri: the fan-out queue's service
-    client_id: str | None = None  # user-assigned managed identity; None: system-assigned/default
-
-    def describe(self) -> str:
-        """Where the state lives, with no secret in it (for logs and /api/health)."""
-        if self.table_service_uri:
-            return f"{self.table_service_uri} (Microsoft Entra ID)"
-        text = self.connection_string or ""
-        endpoint = re.search(r"TableEndpoint=([^;]+)", text)
-        if endpoint:
-            return endpoint.group(1)
-        account = re.search(r"AccountName=([^;]+)", text)
-        return f"account {account.group(1)}" if account else "development storage"
 
 
 @dataclass(frozen=True)
@@ -119,16 +104,6 @@ class Settings:
     timekeeping: Timekeeping = field(default_factory=Timekeeping)
 
 
-def is_secure_url(url: str) -> bool:
-    """True for an https URL with a host, or an http one on the loopback interface (tests)."""
-    parsed = urlsplit(url)
-    if not parsed.hostname:
-        return False
-    return parsed.scheme == "https" or (
-        parsed.scheme == "http" and parsed.hostname in _LOOPBACK_HOSTS
-    )
-
-
 def load_settings(env: Mapping[str, str]) -> Settings:
     """Parse and validate the settings; raises SettingsError or ConfigError naming the key."""
     raw_config = env.get("FAILOVER_CONFIG", "")
@@ -143,23 +118,23 @@ def load_settings(env: Mapping[str, str]) -> Settings:
     tenant, audience = _aad(env)
     return Settings(
         config=load_config(raw_config),
-        storage=_storage(env),
+        storage=storage_setting(env),
         table_name=table_name,
         fanout_queue=_queue_name(env),
-        fanout_inline_groups=_integer(
+        fanout_inline_groups=integer_setting(
             env, "FANOUT_INLINE_GROUPS", FANOUT_INLINE_GROUPS_DEFAULT, minimum=0
         ),
-        active_account_max_age=_integer(env, "ACTIVE_ACCOUNT_MAX_AGE", 10, minimum=0),
-        storage_timeout_seconds=_seconds(env, "STORAGE_TIMEOUT_SECONDS", 3.0),
-        retry_after_seconds=_integer(env, "RETRY_AFTER_SECONDS", 10, minimum=1),
-        arm_base_url=_url(env, "ARM_BASE_URL", "https://management.azure.com"),
-        vi_base_url=_url(env, "VI_BASE_URL", "https://api.videoindexer.ai"),
+        active_account_max_age=integer_setting(env, "ACTIVE_ACCOUNT_MAX_AGE", 10, minimum=0),
+        storage_timeout_seconds=seconds_setting(env, "STORAGE_TIMEOUT_SECONDS", 3.0),
+        retry_after_seconds=integer_setting(env, "RETRY_AFTER_SECONDS", 10, minimum=1),
+        arm_base_url=url_setting(env, "ARM_BASE_URL", "https://management.azure.com"),
+        vi_base_url=url_setting(env, "VI_BASE_URL", "https://api.videoindexer.ai"),
         arm_static_token=env.get("ARM_STATIC_TOKEN", "").strip() or None,
         azure_client_id=env.get("AZURE_CLIENT_ID", "").strip() or None,
-        probe_timeout_seconds=_seconds(env, "PROBE_TIMEOUT_SECONDS", 5.0),
-        probe_slow_ms=_integer(env, "PROBE_SLOW_MS", 3000, minimum=1),
-        notify_webhook_url=_url(env, "NOTIFY_WEBHOOK_URL", "") or None,
-        notify_timeout_seconds=_seconds(env, "NOTIFY_TIMEOUT_SECONDS", 2.0),
+        probe_timeout_seconds=seconds_setting(env, "PROBE_TIMEOUT_SECONDS", 5.0),
+        probe_slow_ms=integer_setting(env, "PROBE_SLOW_MS", 3000, minimum=1),
+        notify_webhook_url=url_setting(env, "NOTIFY_WEBHOOK_URL", "") or None,
+        notify_timeout_seconds=seconds_setting(env, "NOTIFY_TIMEOUT_SECONDS", 2.0),
         alert_shared_secret=_shared_secret(env),
         alert_aad_tenant_id=tenant,
         alert_aad_audience=audience,
@@ -169,10 +144,10 @@ def load_settings(env: Mapping[str, str]) -> Settings:
 
 
 def _timekeeping(env: Mapping[str, str]) -> Timekeeping:
-    skew = _integer(env, "CLOCK_SKEW_MINUTES", CLOCK_SKEW_MINUTES_DEFAULT, minimum=1)
+    skew = integer_setting(env, "CLOCK_SKEW_MINUTES", CLOCK_SKEW_MINUTES_DEFAULT, minimum=1)
     if skew > 24 * 60:
         raise SettingsError(f"CLOCK_SKEW_MINUTES: {skew} is above the maximum {24 * 60} (a day)")
-    days = _integer(
+    days = integer_setting(
         env, "INCIDENT_RETENTION_DAYS", INCIDENT_RETENTION_DAYS_DEFAULT, minimum=MIN_RETENTION_DAYS
     )
     if days > MAX_RETENTION_DAYS:
@@ -233,86 +208,3 @@ def _authority(env: Mapping[str, str]) -> str:
             "(http only for 127.0.0.1 or localhost)"
         )
     return raw.rstrip("/")
-
-
-def _url(env: Mapping[str, str], key: str, default: str) -> str:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    parsed = urlsplit(raw)
-    if parsed.scheme not in ("https", "http") or not parsed.hostname:
-        # The value is not echoed: webhook URLs carry their secret in the path or query.
-        raise SettingsError(f"{key}: not an http(s) URL with a host name")
-    return raw.rstrip("/")
-
-
-def _storage(env: Mapping[str, str]) -> StorageSettings:
-    connection = env.get("FailoverStorage", "").strip()
-    uri = env.get("FailoverStorage__tableServiceUri", "").strip()
-    client_id = env.get("FailoverStorage__clientId", "").strip() or None
-    if connection and uri:
-        raise SettingsError(
-            "FailoverStorage and FailoverStorage__tableServiceUri are both set: use one"
-        )
-    if env.get("FailoverStorage__queueServiceUri", "").strip() and not uri:
-        raise SettingsError(
-            "FailoverStorage__queueServiceUri is set without FailoverStorage__tableServiceUri: "
-            "managed identity needs both; a connection string needs neither"
-        )
-    if uri:
-        if not uri.startswith(("https://", "http://")):
-            raise SettingsError(f"FailoverStorage__tableServiceUri: {uri!r} is not an http(s) URL")
-        queue_uri = env.get("FailoverStorage__queueServiceUri", "").strip()
-        if not queue_uri.startswith(("https://", "http://")):
-            raise SettingsError(
-                "FailoverStorage__queueServiceUri: "
-                + (f"{queue_uri!r} is not an http(s) URL" if queue_uri else "not set")
-                + "; with FailoverStorage__tableServiceUri the fan-out queue needs it too "
-                "(https://<account>.queue.core.windows.net)"
-            )
-        return StorageSettings(
-            table_service_uri=uri.rstrip("/"),
-            queue_service_uri=queue_uri.rstrip("/"),
-            client_id=client_id,
-        )
-    connection = connection or env.get("AzureWebJobsStorage", "").strip()
-    if not connection:
-        raise SettingsError(
-            "FailoverStorage is not set: give a connection string, or "
-            "FailoverStorage__tableServiceUri for managed identity (AzureWebJobsStorage is "
-            "used when neither is set, and it is not set either)"
-        )
-    if "=" not in connection:
-        raise SettingsError("FailoverStorage: not a storage connection string (no key=value)")
-    if "tableendpoint=" in connection.lower() and "queueendpoint=" not in connection.lower():
-        raise SettingsError(
-            "FailoverStorage: the connection string names a TableEndpoint but no "
-            "QueueEndpoint; the fan-out queue needs one too"
-        )
-    return StorageSettings(connection_string=connection)
-
-
-def _integer(env: Mapping[str, str], key: str, default: int, *, minimum: int) -> int:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise SettingsError(f"{key}: {raw!r} is not a whole number") from None
-    if value < minimum:
-        raise SettingsError(f"{key}: {value} is below the minimum {minimum}")
-    return value
-
-
-def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
-    raw = env.get(key, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{key}: {raw!r} is not a number of seconds") from None
-    if not 0 < value <= 60:
-        raise SettingsError(f"{key}: {value} must be above 0 and at most 60 seconds")
-    return value

@@ -129,6 +129,17 @@ def service_health(
     return _common(essentials, context)
 
 
+def big_service_health(*, services: int = 65, regions: int = 60) -> dict[str, object]:
+    """A Service Health alert as large as a wide real one: `services` services (Video Indexer
+    among them) each in `regions` regions (East US among them); about 180 KB with the defaults,
+    under Azure's 256 KB cap for common-schema alerts."""
+    names = [f"Azure Service {n:03d}" for n in range(services - 1)]
+    names.insert(services // 2, "Azure AI Video Indexer")
+    region_names = ["East US", *(f"Region {n:02d}" for n in range(regions - 1))]
+    listed = tuple((name, tuple(region_names)) for name in names)
+    return service_health(services=listed, title="Multiple services - Multiple regions")
+
+
 def _operation(incident_type: str) -> str:
     """The operationName segment Azure uses for each incident type."""
     folded = incident_type.casefold()

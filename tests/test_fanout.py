@@ -187,3 +187,24 @@ def test_a_second_queue_instance_moves_nothing_twice_and_stops_with_the_host(
     assert Counter({"failed_over": GROUPS}) == audit_actions(azurite, table_name)
     assert 12 == log.count("Executed 'Functions.fanout' (Succeeded")
     assert not Path(f"/proc/{instance}").exists(), "the extra queue instance outlived the host"
+
+
+def test_a_big_real_alert_is_queued_and_moves_every_group(
+    azurite: Azurite, table_name: str, tmp_path: Path
+) -> None:
+    """A 180 KB alert (65 services by 60 regions) touching 150 groups: accepted onto the real
+    queue (each message under its 64 KiB), and the queue trigger moves every group once."""
+    groups = 150
+    config_file = tmp_path / "config.json"
+    config_file.write_text(config(groups))
+    with HostProcess(
+        azurite.connection_string, table_name, FAILOVER_CONFIG=str(config_file)
+    ) as host:
+        first = requests.post(
+            f"{host.url}/alerts", data=af.to_body(af.big_service_health()), timeout=60
+        )
+        moved = wait_until(lambda: active_rows(azurite, table_name)["westus v2"] == groups)
+
+    assert (200, "recorded") == (first.status_code, first.json()["outcome"])
+    assert moved, "not every group moved within the wait"
+    assert Counter({"failed_over": groups}) == audit_actions(azurite, table_name)

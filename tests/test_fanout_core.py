@@ -4,6 +4,7 @@ retry, redelivery or failure repeats or loses a move."""
 
 from __future__ import annotations
 
+import base64
 import json
 from collections import Counter
 from dataclasses import replace
@@ -348,3 +349,19 @@ def test_batches_of_long_names_are_split_to_fit_a_queue_message() -> None:
     assert names == [n for b in batches for n in b.groups]
     assert max(sizes) <= MAX_MESSAGE_BYTES
     assert len(batches) > 3  # 3 batches of 25 names would be 50 KB each
+
+
+def test_a_big_alert_touching_a_thousand_groups_is_queued_in_small_messages() -> None:
+    """A 180 KB alert (65 services by 60 regions) touching 1,000 groups: every batch message
+    fits a queue message once base64-encoded, and every group moves once."""
+    rig = Rig(groups=1000)
+    body = af.to_body(af.big_service_health())
+
+    answer = rig.deliver(body)
+    messages = list(rig.queue.messages)
+    moved = rig.drain()
+
+    largest = max(len(base64.b64encode(m.encode())) for m in messages)
+    assert (180_000 < len(body), answer.outcome) == (True, "recorded")
+    assert largest < 64 * 1024, f"largest message {largest} bytes once base64-encoded"
+    assert Counter({"failed_over": 1000}) == moved

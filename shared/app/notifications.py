@@ -4,6 +4,7 @@ bounded time, and a failed one written to the audit trail. A move never waits on
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import datetime
@@ -35,6 +36,8 @@ class Notifications:
         self._clock = clock
         self._new_id = new_id
         self._pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="notify")
+        self._lock = threading.Lock()
+        self._pending: set[Future[None]] = set()
 
     def send(self, decisions: Sequence[Decision]) -> list[Future[None]]:
         """Start sending the pages these decisions are worth."""
@@ -42,16 +45,27 @@ class Notifications:
         for decision in decisions:
             notification = notification_for(decision, self._clock()) if decision.notify else None
             if notification is not None:
-                futures.append(self._pool.submit(self._deliver, decision, notification))
+                future = self._pool.submit(self._deliver, decision, notification)
+                with self._lock:
+                    self._pending.add(future)
+                future.add_done_callback(self._done)
+                futures.append(future)
         return futures
 
     def send_and_wait(self, decisions: Sequence[Decision], limit: float) -> None:
-        """Send, then wait at most `limit` seconds for the pages to go out."""
-        futures = self.send(decisions)
+        """Send, then wait at most `limit` seconds for these pages, and for any still going
+        out (a realignment paged during the same request)."""
+        self.send(decisions)
+        with self._lock:
+            futures = list(self._pending)
         if futures:
             _, late = wait(futures, timeout=limit)
             if late:
                 log.warning("%d notification(s) still sending after %.0f s", len(late), limit)
+
+    def _done(self, future: Future[None]) -> None:
+        with self._lock:
+            self._pending.discard(future)
 
     def _deliver(self, decision: Decision, notification: Notification) -> None:
         result = self._notifier.send(notification)
