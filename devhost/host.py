@@ -11,10 +11,8 @@ their auth level, as on Azure; with neither, nothing is checked.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hmac
-import inspect
 import json
 import logging
 import os
@@ -24,34 +22,30 @@ import sys
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import azure.functions as func
-from azure.functions.decorators.function_app import Function
 from azure.functions.decorators.http import HttpTrigger
 
-from devhost.queues import QueueFunction, QueueListeners, QueueOptions, queues_from_functions
-from devhost.timers import (
-    Clock,
-    Timer,
-    TimerScheduler,
-    UnknownTimerError,
-    timers_from_functions,
-    utc_now,
-)
+from devhost.app_settings import AppSettings
+from devhost.discovery import Binding, functions_of, triggered_by
+from devhost.hostjson import DEFAULT_ROUTE_PREFIX
+from devhost.invoke import call_function
+from devhost.queue_functions import QueueFunction, queues_from_functions
+from devhost.queue_options import QueueOptions
+from devhost.queues import QueueListeners
+from devhost.timer_functions import timers_from_functions
+from devhost.timers import Clock, Timer, TimerScheduler, UnknownTimerError, utc_now
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_ROUTE_PREFIX = "api"
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024  # the Functions host's own request size limit
 IDLE_TIMEOUT_SECONDS = 120.0
 SHUTDOWN_POLL_SECONDS = 0.05  # shutdown() waits up to this long for the accept loop to notice
@@ -72,18 +66,6 @@ MASTER_KEY_SETTING = "LOCAL_MASTER_KEY"
 
 class RouteTemplateError(ValueError):
     """A function's route template uses syntax the local host does not support."""
-
-
-def read_route_prefix(host_json: Path) -> str:
-    """Return host.json's `extensions.http.routePrefix` without slashes ("api" when unset)."""
-    try:
-        config = json.loads(host_json.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return DEFAULT_ROUTE_PREFIX
-    prefix = config.get("extensions", {}).get("http", {}).get("routePrefix", DEFAULT_ROUTE_PREFIX)
-    if not isinstance(prefix, str):
-        raise ValueError(f"{host_json}: extensions.http.routePrefix must be a string")
-    return prefix.strip("/")
 
 
 # --- route templates ---------------------------------------------------------------------------
@@ -256,37 +238,22 @@ def _compile_template(route_prefix: str, route: str) -> _Template:
 class Route:
     """One HTTP-triggered function as the host serves it."""
 
-    function_name: str
+    binding: Binding
     methods: frozenset[str] | None  # None: the function accepts every method
     path: str  # the template as clients see it, e.g. "/api/items/{id}"
     auth_level: func.AuthLevel  # which key `HostKeys` demands
     template: _Template = field(repr=False)
-    handler: Callable[..., Any] = field(repr=False)
-    arg_name: str = field(repr=False)  # the worker passes the request by the binding's name
 
-
-_INDEXED: weakref.WeakKeyDictionary[func.FunctionApp, list[Function]] = weakref.WeakKeyDictionary()
-_INDEX_LOCK = threading.Lock()
-
-
-def functions_of(app: func.FunctionApp) -> list[Function]:
-    """The app's functions with their triggers, indexed once per app."""
-    # get_functions() indexes the app once, as the worker does: a second call fails its
-    # duplicate-name check. Index each app once so several hosts (tests) can serve it.
-    with _INDEX_LOCK:
-        if app not in _INDEXED:
-            _INDEXED[app] = app.get_functions()
-        return _INDEXED[app]
+    @property
+    def function_name(self) -> str:
+        """The function's name."""
+        return self.binding.name
 
 
 def _routes_from_app(app: func.FunctionApp, route_prefix: str) -> list[Route]:
     routes = []
-    for function in functions_of(app):
-        trigger = function.get_trigger()
-        if not isinstance(trigger, HttpTrigger):
-            continue  # timers and queues have no URL
-        name = function.get_function_name() or function.get_user_function().__name__
-        route = (trigger.route or name).strip("/")  # the host defaults the route to the name
+    for binding, trigger in triggered_by(functions_of(app), HttpTrigger):
+        route = (trigger.route or binding.name).strip("/")  # the host defaults it to the name
         methods = (
             None
             if trigger.methods is None
@@ -294,13 +261,11 @@ def _routes_from_app(app: func.FunctionApp, route_prefix: str) -> list[Route]:
         )
         routes.append(
             Route(
-                function_name=name,
+                binding=binding,
                 methods=methods,
                 path="/" + "/".join(p for p in (route_prefix, route) if p),
                 auth_level=trigger.auth_level or func.AuthLevel.FUNCTION,
                 template=_compile_template(route_prefix, route),
-                handler=function.get_user_function(),
-                arg_name=trigger.name,
             )
         )
     return routes
@@ -395,9 +360,7 @@ def _presented_key(header: str | None, query: str) -> str | None:
 
 
 def _call_function(route: Route, request: func.HttpRequest) -> func.HttpResponse:
-    result = route.handler(**{route.arg_name: request})
-    if inspect.iscoroutine(result):
-        result = asyncio.run(result)  # this thread is the request's own, so a fresh loop is safe
+    result = call_function(route.binding, request)
     if isinstance(result, str):
         return func.HttpResponse(result)
     if not isinstance(result, func.HttpResponse):
@@ -712,7 +675,7 @@ class LocalFunctionsHost:
     `environ` (default `os.environ`) resolves `%SETTING%` in timer schedules and queue names,
     falling back to `setting_defaults` for blank settings, holds the queues' connection strings and
     the keys (`HostKeys.from_environ`); `clock` returns aware UTC datetimes for the scheduler;
-    `queue_options` are host.json's `extensions.queues` (see `devhost.queues.read_queue_options`).
+    `queue_options` are host.json's `extensions.queues` (see `devhost.queue_options`).
     """
 
     def __init__(
@@ -731,12 +694,9 @@ class LocalFunctionsHost:
         environ = os.environ if environ is None else environ
         self._routes = _routes_from_app(app, route_prefix.strip("/"))
         # Before binding the port, so a bad schedule or queue setting leaves nothing open behind.
-        timers = timers_from_functions(
-            functions_of(app), environ=environ, defaults=setting_defaults or {}
-        )
-        queues = queues_from_functions(
-            functions_of(app), environ=environ, defaults=setting_defaults or {}
-        )
+        settings = AppSettings(environ, setting_defaults or {})
+        timers = timers_from_functions(functions_of(app), settings)
+        queues = queues_from_functions(functions_of(app), settings)
         self._queues = QueueListeners(queues, queue_options or QueueOptions())
         self._keys = HostKeys.from_environ(environ)
         _log_keys(self._keys)

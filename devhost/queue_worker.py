@@ -17,10 +17,13 @@ import threading
 from types import FrameType
 
 from devhost.app import LOCAL_SETTING_DEFAULTS, app_module_name, load_app
-from devhost.host import functions_of
+from devhost.app_settings import AppSettings
+from devhost.discovery import functions_of
 from devhost.paths import HOST_JSON
 from devhost.processes import on_stop_signals
-from devhost.queues import QueueListeners, queues_from_functions, read_queue_options
+from devhost.queue_functions import queues_from_functions
+from devhost.queue_options import read_queue_options
+from devhost.queues import QueueListeners
 
 logger = logging.getLogger("devhost.queue_worker")
 _stop = threading.Event()
@@ -35,9 +38,8 @@ def main() -> int:
     logging.getLogger("azure").setLevel(logging.WARNING)
     on_stop_signals(_stop_requested)
     app = load_app(app_module_name(os.environ))
-    functions = queues_from_functions(
-        functions_of(app), environ=os.environ, defaults=LOCAL_SETTING_DEFAULTS
-    )
+    settings = AppSettings(os.environ, LOCAL_SETTING_DEFAULTS)
+    functions = queues_from_functions(functions_of(app), settings)
     listeners = QueueListeners(functions, read_queue_options(HOST_JSON))
     listeners.start()
     logger.info("queue instance %d listening on %s", os.getpid(), [f.queue for f in functions])

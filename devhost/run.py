@@ -21,13 +21,15 @@ from pathlib import Path
 
 from devhost.app import LOCAL_SETTING_DEFAULTS, AppLoadError, app_module_name, load_app
 from devhost.azurite import Azurite, AzuriteError
-from devhost.host import LocalFunctionsHost, Route, read_route_prefix
+from devhost.host import LocalFunctionsHost, Route
+from devhost.hostjson import read_route_prefix
 from devhost.paths import DEMO_CONFIG, HOST_JSON, REPO_ROOT
 from devhost.processes import die_with_parent, ignore_stop_signals, interrupt_on_stop_signals
-from devhost.queues import QueueOptionsError, QueueTriggerError, read_queue_options
+from devhost.queue_functions import QueueTriggerError
+from devhost.queue_options import QueueOptionsError, read_queue_options
 from devhost.standin import DEFAULT_PORT as STANDIN_DEFAULT_PORT
 from devhost.standin import AzureStandIn
-from devhost.timers import TimerScheduleError
+from devhost.timer_functions import TimerScheduleError
 
 logger = logging.getLogger(__name__)
 
