@@ -17,11 +17,11 @@ import subprocess
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 
 from devhost.app import LOCAL_SETTING_DEFAULTS, AppLoadError, app_module_name, load_app
 from devhost.azurite import Azurite, AzuriteError
-from devhost.host import LocalFunctionsHost, Route
+from devhost.banner import banner, standin_lines
+from devhost.host import LocalFunctionsHost
 from devhost.hostjson import read_route_prefix
 from devhost.paths import DEMO_CONFIG, HOST_JSON, REPO_ROOT
 from devhost.processes import die_with_parent, ignore_stop_signals, interrupt_on_stop_signals
@@ -148,7 +148,7 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     cleanup.callback(host.shutdown)
     for _ in range(args.queue_instances - 1):
         cleanup.enter_context(_queue_instance())
-    print(_banner(host, storage, config, standin), flush=True)
+    print(banner(host, storage, config, standin), flush=True)
     host.serve_forever()
     return EXIT_STOPPED
 
@@ -204,57 +204,7 @@ def _start_standin(config: str, port: int | None, cleanup: contextlib.ExitStack)
     kept = [name for name in defaults if name in os.environ]
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
-    url = "" if standin.port == STANDIN_DEFAULT_PORT else f" --url {standin.url}"
-    example = standin.accounts[-1].name
-    lines = [
-        f"  ARM + VI API     stand-in on {standin.url} ({len(standin.accounts)} accounts, healthy)",
-        f"                   python -m devhost.standin set {example} unhealthy{url}",
-        f"                   python -m devhost.standin list{url}   (behaviours and accounts)",
-    ]
-    if kept:
-        lines.append(f"                   {', '.join(kept)} kept from the environment")
-    return lines
-
-
-def _describe_config(value: str) -> str:
-    if value.strip().startswith("{"):
-        return f"inline JSON ({len(value)} characters)"
-    if Path(value).resolve() == DEMO_CONFIG:
-        return f"{value} (demo: two accounts, eastus then westus)"
-    return value
-
-
-def _describe_route(route: Route) -> str:
-    methods = ",".join(sorted(route.methods)) if route.methods is not None else "*"
-    return f"    {methods:<12} {route.path:<36} {route.auth_level.value:<10} {route.function_name}"
-
-
-def _banner(host: LocalFunctionsHost, storage: str, config: str, standin: list[str]) -> str:
-    routes = [_describe_route(r) for r in host.routes] or ["    (no HTTP functions)"]
-    timers = [
-        f"    {t.function_name:<28} {t.expression:<18} next {t.next_run:%H:%M:%S} UTC"
-        f"   (run now: curl -X POST {host.url}/admin/functions/{t.function_name})"
-        for t in host.timers
-    ]
-    return "\n".join(
-        [
-            "vi-failover local host (a development tool, never deployed)",
-            f"  Listening        {host.url}",
-            "  Routes           "
-            + (
-                "(function and admin keys enforced: LOCAL_FUNCTION_KEY, LOCAL_MASTER_KEY)"
-                if host.keys_enforced
-                else "(keys not enforced; set LOCAL_FUNCTION_KEY / LOCAL_MASTER_KEY to enforce)"
-            ),
-            *routes,
-            *(["  Timers"] if timers else []),
-            *timers,
-            f"  Storage          {storage}",
-            f"  FAILOVER_CONFIG  {_describe_config(config)}",
-            *standin,
-            "  Ctrl-C stops everything.",
-        ]
-    )
+    return standin_lines(standin, kept)
 
 
 if __name__ == "__main__":

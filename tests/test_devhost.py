@@ -22,9 +22,10 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite, AzuriteError, PortInUseError, free_port, port_accepts
-from devhost.host import LocalFunctionsHost, RouteTemplateError
+from devhost.host import LocalFunctionsHost
 from devhost.hostjson import read_route_prefix
 from devhost.paths import DEMO_CONFIG
+from devhost.route_templates import RouteTemplateError
 from devhost.run import parse_args
 from tests import devhost_sample_app as sample
 
