@@ -2,31 +2,29 @@
 
 from __future__ import annotations
 
-import ctypes
 import logging
-import os
 import re
 import signal
 import socket
 import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Self
 
+from devhost.paths import REPO_ROOT
+from devhost.processes import die_with_parent
+
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
 AZURITE = REPO_ROOT / "node_modules" / ".bin" / "azurite"
 ACCOUNT_NAME = "devstoreaccount1"
 # Azurite's well-known development key, published in its README; it guards nothing.
 ACCOUNT_KEY = (
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw=="
 )
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 _PORT_RETRIES = 3
 _ADDRESS_IN_USE = re.compile(r"EADDRINUSE.*?:(\d+)")
 
@@ -60,22 +58,6 @@ def port_accepts(port: int, host: str = "127.0.0.1") -> bool:
             return True
     except OSError:
         return False
-
-
-def die_with_parent() -> Callable[[], None] | None:
-    """A preexec_fn asking Linux to SIGTERM the child when this process dies, even by SIGKILL."""
-    if not sys.platform.startswith("linux"):
-        return None
-    # Looked up before fork: the child between fork and exec should only make the call.
-    prctl = ctypes.CDLL(None, use_errno=True).prctl
-    parent = os.getpid()
-
-    def preexec() -> None:
-        prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before the request took effect
-            os._exit(1)
-
-    return preexec
 
 
 class Azurite:

@@ -27,9 +27,8 @@ from vi_failover_client import ActiveAccount, ActiveAccountClient
 from vi_failover_client.alerts import service_health_alert
 
 from devhost.azurite import free_port
+from devhost.paths import DEMO_CONFIG, REPO_ROOT
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DEMO_CONFIG = REPO_ROOT / "devhost" / "demo-config.json"
 PRIMARY, SECONDARY = "contoso-eastus", "contoso-westus"
 CLIENT_TTL = 1.0  # seconds: how stale an app's cached flag may be
 POLL_EVERY = 0.05  # the app asks before every indexing call; here 20 times a second

@@ -12,14 +12,18 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import sys
 import threading
 from types import FrameType
 
-from devhost.host import functions_of
-from devhost.queues import QueueListeners, queues_from_functions, read_queue_options
-from devhost.run import LOCAL_SETTING_DEFAULTS, REPO_ROOT, load_app
+from devhost.app import LOCAL_SETTING_DEFAULTS, app_module_name, load_app
+from devhost.app_settings import AppSettings
+from devhost.discovery import functions_of
+from devhost.paths import HOST_JSON
+from devhost.processes import on_stop_signals
+from devhost.queue_functions import queues_from_functions
+from devhost.queue_options import read_queue_options
+from devhost.queues import QueueListeners
 
 logger = logging.getLogger("devhost.queue_worker")
 _stop = threading.Event()
@@ -32,13 +36,11 @@ def main() -> int:
         format=f"%(asctime)s %(levelname)s %(name)s[{os.getpid()}]: %(message)s",
     )
     logging.getLogger("azure").setLevel(logging.WARNING)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _stop_requested)
-    app = load_app(os.environ.get("FUNCTION_APP_MODULE", "function_app"))
-    functions = queues_from_functions(
-        functions_of(app), environ=os.environ, defaults=LOCAL_SETTING_DEFAULTS
-    )
-    listeners = QueueListeners(functions, read_queue_options(REPO_ROOT / "host.json"))
+    on_stop_signals(_stop_requested)
+    app = load_app(app_module_name(os.environ))
+    settings = AppSettings(os.environ, LOCAL_SETTING_DEFAULTS)
+    functions = queues_from_functions(functions_of(app), settings)
+    listeners = QueueListeners(functions, read_queue_options(HOST_JSON))
     listeners.start()
     logger.info("queue instance %d listening on %s", os.getpid(), [f.queue for f in functions])
     _stop.wait()

@@ -11,38 +11,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import logging
 import os
-import signal
 import subprocess
 import sys
 import traceback
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from types import FrameType
 
-import azure.functions as func
-
-from devhost.azurite import Azurite, AzuriteError, die_with_parent
-from devhost.host import LocalFunctionsHost, Route, read_route_prefix
-from devhost.queues import QueueOptionsError, QueueTriggerError, read_queue_options
+from devhost.app import LOCAL_SETTING_DEFAULTS, AppLoadError, app_module_name, load_app
+from devhost.azurite import Azurite, AzuriteError
+from devhost.banner import banner, standin_lines
+from devhost.host import LocalFunctionsHost
+from devhost.hostjson import read_route_prefix
+from devhost.paths import DEMO_CONFIG, HOST_JSON, REPO_ROOT
+from devhost.processes import die_with_parent, ignore_stop_signals, interrupt_on_stop_signals
+from devhost.queue_functions import QueueTriggerError
+from devhost.queue_options import QueueOptionsError, read_queue_options
 from devhost.standin import DEFAULT_PORT as STANDIN_DEFAULT_PORT
 from devhost.standin import AzureStandIn
-from devhost.timers import TimerScheduleError
-from shared.settings import FANOUT_QUEUE_DEFAULT
+from devhost.timer_functions import TimerScheduleError
 
 logger = logging.getLogger(__name__)
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-# The local stack probes every 30 s (Azure's default is every 5 minutes) so that readiness
-# and automatic failback can be watched on a laptop; READINESS_SCHEDULE overrides it.
-# %SETTING%s the Functions host resolves from app settings, when the environment leaves them out.
-LOCAL_SETTING_DEFAULTS = {
-    "READINESS_SCHEDULE": "*/30 * * * * *",
-    "FANOUT_QUEUE": FANOUT_QUEUE_DEFAULT,
-}
-DEMO_CONFIG = Path(__file__).resolve().parent / "demo-config.json"
 STORAGE_CONNECTION = "FailoverStorage"
 STORAGE_SETTINGS = (STORAGE_CONNECTION, f"{STORAGE_CONNECTION}__tableServiceUri")
 # The stand-in takes any bearer token, so this one guards nothing.
@@ -52,10 +42,6 @@ QUEUE_INSTANCE_STOP_SECONDS = 45.0  # a running batch may take a while to finish
 EXIT_STOPPED = 0  # a requested stop is success
 EXIT_ENVIRONMENT = 1  # Azurite or the port: nothing wrong with the app
 EXIT_APP_FAILED = 2  # the app does not import, e.g. invalid configuration
-
-
-class AppLoadError(Exception):
-    """The module imports but holds no `func.FunctionApp` named `app`."""
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -95,16 +81,6 @@ def _env_int(parser: argparse.ArgumentParser, name: str) -> int | None:
     return int(raw)
 
 
-def load_app(module_name: str) -> func.FunctionApp:
-    """Import the app module; its import is where the app validates its settings."""
-    if str(REPO_ROOT) not in sys.path:
-        sys.path.insert(0, str(REPO_ROOT))  # so any working directory finds function_app
-    app = getattr(importlib.import_module(module_name), "app", None)
-    if not isinstance(app, func.FunctionApp):
-        raise AppLoadError(f"{module_name}.app is not a func.FunctionApp")
-    return app
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run until stopped; return the process exit code."""
     args = parse_args(argv)
@@ -113,8 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     # The SDK logs every storage request with its headers at INFO, drowning the access log.
     logging.getLogger("azure").setLevel(logging.WARNING)
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _stop_requested)
+    interrupt_on_stop_signals()
     with contextlib.ExitStack() as cleanup:
         try:
             return _run(args, cleanup)
@@ -123,12 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_STOPPED
         finally:
             # A second Ctrl-C must not cut the clean-up short and orphan Azurite.
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                signal.signal(signum, signal.SIG_IGN)
-
-
-def _stop_requested(signum: int, frame: FrameType | None) -> None:
-    raise KeyboardInterrupt  # SIGTERM takes the same clean path as Ctrl-C
+            ignore_stop_signals()
 
 
 def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
@@ -153,9 +123,8 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
         except OSError as exc:
             print(f"error: cannot start the ARM/VI stand-in: {exc}", file=sys.stderr)
             return EXIT_ENVIRONMENT
-    module_name = os.environ.get("FUNCTION_APP_MODULE", "function_app")
     try:
-        app = load_app(module_name)
+        app = load_app(app_module_name(os.environ))
     except Exception as exc:  # noqa: BLE001 - whatever the import raises, the app cannot start
         if not isinstance(exc, ValueError | ImportError | AppLoadError):
             traceback.print_exc()  # a bug, not a setting: show where
@@ -164,11 +133,11 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     try:
         host = LocalFunctionsHost(
             app,
-            route_prefix=read_route_prefix(REPO_ROOT / "host.json"),
+            route_prefix=read_route_prefix(HOST_JSON),
             host=args.host,
             port=args.port,
             setting_defaults=LOCAL_SETTING_DEFAULTS,
-            queue_options=read_queue_options(REPO_ROOT / "host.json"),
+            queue_options=read_queue_options(HOST_JSON),
         )
     except (TimerScheduleError, QueueTriggerError, QueueOptionsError) as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
@@ -179,7 +148,7 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
     cleanup.callback(host.shutdown)
     for _ in range(args.queue_instances - 1):
         cleanup.enter_context(_queue_instance())
-    print(_banner(host, storage, config, standin), flush=True)
+    print(banner(host, storage, config, standin), flush=True)
     host.serve_forever()
     return EXIT_STOPPED
 
@@ -235,57 +204,7 @@ def _start_standin(config: str, port: int | None, cleanup: contextlib.ExitStack)
     kept = [name for name in defaults if name in os.environ]
     for name, value in defaults.items():
         os.environ.setdefault(name, value)
-    url = "" if standin.port == STANDIN_DEFAULT_PORT else f" --url {standin.url}"
-    example = standin.accounts[-1].name
-    lines = [
-        f"  ARM + VI API     stand-in on {standin.url} ({len(standin.accounts)} accounts, healthy)",
-        f"                   python -m devhost.standin set {example} unhealthy{url}",
-        f"                   python -m devhost.standin list{url}   (behaviours and accounts)",
-    ]
-    if kept:
-        lines.append(f"                   {', '.join(kept)} kept from the environment")
-    return lines
-
-
-def _describe_config(value: str) -> str:
-    if value.strip().startswith("{"):
-        return f"inline JSON ({len(value)} characters)"
-    if Path(value).resolve() == DEMO_CONFIG:
-        return f"{value} (demo: two accounts, eastus then westus)"
-    return value
-
-
-def _describe_route(route: Route) -> str:
-    methods = ",".join(sorted(route.methods)) if route.methods is not None else "*"
-    return f"    {methods:<12} {route.path:<36} {route.auth_level.value:<10} {route.function_name}"
-
-
-def _banner(host: LocalFunctionsHost, storage: str, config: str, standin: list[str]) -> str:
-    routes = [_describe_route(r) for r in host.routes] or ["    (no HTTP functions)"]
-    timers = [
-        f"    {t.function_name:<28} {t.expression:<18} next {t.next_run:%H:%M:%S} UTC"
-        f"   (run now: curl -X POST {host.url}/admin/functions/{t.function_name})"
-        for t in host.timers
-    ]
-    return "\n".join(
-        [
-            "vi-failover local host (a development tool, never deployed)",
-            f"  Listening        {host.url}",
-            "  Routes           "
-            + (
-                "(function and admin keys enforced: LOCAL_FUNCTION_KEY, LOCAL_MASTER_KEY)"
-                if host.keys_enforced
-                else "(keys not enforced; set LOCAL_FUNCTION_KEY / LOCAL_MASTER_KEY to enforce)"
-            ),
-            *routes,
-            *(["  Timers"] if timers else []),
-            *timers,
-            f"  Storage          {storage}",
-            f"  FAILOVER_CONFIG  {_describe_config(config)}",
-            *standin,
-            "  Ctrl-C stops everything.",
-        ]
-    )
+    return standin_lines(standin, kept)
 
 
 if __name__ == "__main__":

@@ -1,9 +1,8 @@
-"""Run a FunctionApp's timer triggers the way the Functions host does, for local runs only.
+"""Run a FunctionApp's timer functions on their schedules, as the Functions host does (locally).
 
-Schedules come from the functions' metadata, with `%SETTING%` references resolved once, when the
-host is built, so a missing setting or a bad expression stops the start rather than the first
-tick. One scheduler thread per host sleeps until the next due timer; each run gets a worker
-thread of its own, so a slow or failing timer holds up neither the other timers nor HTTP.
+One scheduler thread per host sleeps until the next due timer; each run gets a worker thread of
+its own, so a slow or failing timer holds up neither the other timers nor HTTP. Schedules come
+from `devhost.timer_functions`.
 
 A timer never runs alongside itself: an occurrence that comes while the previous run is still
 going is skipped, and the next run is marked past due. Unlike Azure, nothing is persisted, so
@@ -12,24 +11,18 @@ runs missed while the host was down are not made up at start.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import inspect
 import logging
-import re
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
-from azure.functions.decorators.function_app import Function
-from azure.functions.decorators.timer import TimerTrigger
 from azure.functions.timer import TimerRequest
 
-from devhost.ncrontab import Schedule, ScheduleSyntaxError, parse_schedule
+from devhost.invoke import invoke_logged
+from devhost.timer_functions import TimerFunction
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +32,6 @@ Clock = Callable[[], datetime]
 MAX_WAIT_SECONDS = 60.0
 MANUAL_REASON = "This function was programmatically called via the host APIs."
 _NEVER = "0001-01-01T00:00:00"  # the host's status before a timer's first run (DateTime.MinValue)
-_SETTING = re.compile(r"%([^%]*)%")
 
 
 def utc_now() -> datetime:
@@ -47,26 +39,8 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class TimerScheduleError(ValueError):
-    """A timer's schedule names an app setting that is unset, or is not a valid expression."""
-
-
 class UnknownTimerError(LookupError):
     """No timer function has the given name."""
-
-
-@dataclass(frozen=True)
-class TimerFunction:
-    """One timer-triggered function as the host schedules it."""
-
-    name: str
-    schedule: str  # as declared, e.g. "%READINESS_SCHEDULE%"
-    expression: str  # after %SETTING% resolution
-    parsed: Schedule = field(repr=False)
-    handler: Callable[..., Any] = field(repr=False)
-    arg_name: str = "timer"  # the worker passes the TimerRequest by the binding's name
-    run_on_startup: bool = False
-    use_monitor: bool = True  # whether the function sees schedule_status
 
 
 @dataclass(frozen=True)
@@ -78,78 +52,6 @@ class Timer:
     expression: str
     next_run: datetime
     run_on_startup: bool
-
-
-def resolve_settings(schedule: str, environ: Mapping[str, str], defaults: Mapping[str, str]) -> str:
-    """Replace each `%NAME%` in `schedule` by that setting, or its default when it is blank."""
-
-    def value_of(found: re.Match[str]) -> str:
-        name = found.group(1)
-        value = environ.get(name, "").strip() or defaults.get(name, "").strip()
-        if not value:
-            raise TimerScheduleError(f"app setting {name} is not set and has no default")
-        return value
-
-    if schedule.count("%") % 2:
-        raise TimerScheduleError(f"{schedule!r} has a '%' without its closing '%'")
-    return _SETTING.sub(value_of, schedule)
-
-
-def _describe_source(schedule: str, environ: Mapping[str, str]) -> str:
-    names = _SETTING.findall(schedule)
-    if not names:
-        return ""
-    sources = [
-        f"app setting {name}" if environ.get(name, "").strip() else f"the default for {name}"
-        for name in names
-    ]
-    return f" (from {', '.join(sources)})"
-
-
-def _load_timer(
-    function: Function,
-    trigger: TimerTrigger,
-    environ: Mapping[str, str],
-    defaults: Mapping[str, str],
-) -> TimerFunction:
-    name = function.get_function_name() or function.get_user_function().__name__
-    schedule = str(trigger.schedule)
-    try:
-        expression = resolve_settings(schedule, environ, defaults)
-    except TimerScheduleError as exc:
-        raise TimerScheduleError(f"timer {name!r}: schedule {schedule!r}: {exc}") from exc
-    try:
-        parsed = parse_schedule(expression)
-    except ScheduleSyntaxError as exc:
-        source = _describe_source(schedule, environ)
-        raise TimerScheduleError(f"timer {name!r}: schedule {schedule!r}{source}: {exc}") from exc
-    # Like the host, no schedule status for timers that can fire twice a minute, even if asked.
-    use_monitor = trigger.use_monitor is not False and not parsed.fires_within_a_minute
-    return TimerFunction(
-        name=name,
-        schedule=schedule,
-        expression=parsed.expression,
-        parsed=parsed,
-        handler=function.get_user_function(),
-        arg_name=trigger.name,
-        run_on_startup=bool(trigger.run_on_startup),
-        use_monitor=use_monitor,
-    )
-
-
-def timers_from_functions(
-    functions: Iterable[Function],
-    *,
-    environ: Mapping[str, str],
-    defaults: Mapping[str, str],
-) -> tuple[TimerFunction, ...]:
-    """The timer-triggered functions among `functions`, their schedules resolved and parsed."""
-    timers = []
-    for function in functions:
-        trigger = function.get_trigger()
-        if isinstance(trigger, TimerTrigger):
-            timers.append(_load_timer(function, trigger, environ, defaults))
-    return tuple(timers)
 
 
 @dataclass
@@ -326,7 +228,9 @@ class TimerScheduler:
 
         def run() -> None:
             try:
-                with contextlib.suppress(Exception):  # logged by _execute; the schedule goes on
+                with contextlib.suppress(
+                    Exception
+                ):  # logged by invoke_logged; the schedule goes on
                     self._execute(state, reason=reason, past_due=past_due, status=status)
             finally:
                 state.running.release()
@@ -354,27 +258,7 @@ class TimerScheduler:
             schedule_status=dict(status) if timer.use_monitor else {},
             schedule={"AdjustForDST": True},
         )
-        invocation = uuid.uuid4()
-        logger.info("Executing 'Functions.%s' (Reason='%s', Id=%s)", timer.name, reason, invocation)
-        started = time.perf_counter()  # a duration is measured, never scheduled: the real clock
-        try:
-            result = timer.handler(**{timer.arg_name: request})
-            if inspect.iscoroutine(result):
-                asyncio.run(result)  # each run has a thread of its own, so a fresh loop is safe
-        except Exception:
-            logger.exception(
-                "Executed 'Functions.%s' (Failed, Id=%s, Duration=%dms)",
-                timer.name,
-                invocation,
-                (time.perf_counter() - started) * 1000,
-            )
-            raise
-        logger.info(
-            "Executed 'Functions.%s' (Succeeded, Id=%s, Duration=%dms)",
-            timer.name,
-            invocation,
-            (time.perf_counter() - started) * 1000,
-        )
+        invoke_logged(logger, timer, request, reason=reason)
 
     def _require(self, name: str) -> _State:
         """The timer called `name`, ignoring case as the host's admin API does."""

@@ -22,8 +22,11 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite, AzuriteError, PortInUseError, free_port, port_accepts
-from devhost.host import LocalFunctionsHost, RouteTemplateError, read_route_prefix
-from devhost.run import DEMO_CONFIG, parse_args
+from devhost.host import LocalFunctionsHost
+from devhost.hostjson import read_route_prefix
+from devhost.paths import DEMO_CONFIG
+from devhost.route_templates import RouteTemplateError
+from devhost.run import parse_args
 from tests import devhost_sample_app as sample
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

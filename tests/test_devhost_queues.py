@@ -21,11 +21,11 @@ from azure.storage.queue import QueueClient
 
 from devhost.azurite import Azurite, free_port, port_accepts
 from devhost.host import LocalFunctionsHost
-from devhost.queues import (
+from devhost.queue_functions import QueueTriggerError
+from devhost.queue_messages import decode_body
+from devhost.queue_options import (
     QueueOptions,
     QueueOptionsError,
-    QueueTriggerError,
-    decode_body,
     parse_queue_options,
     parse_timespan,
     read_queue_options,

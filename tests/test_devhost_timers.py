@@ -13,17 +13,11 @@ from typing import Any
 import azure.functions as func
 import pytest
 
+from devhost.app_settings import resolve_settings
 from devhost.host import LocalFunctionsHost
 from devhost.ncrontab import ScheduleSyntaxError, parse_schedule
-from devhost.timers import (
-    MANUAL_REASON,
-    Timer,
-    TimerFunction,
-    TimerScheduleError,
-    TimerScheduler,
-    UnknownTimerError,
-    resolve_settings,
-)
+from devhost.timer_functions import TimerFunction, TimerScheduleError
+from devhost.timers import MANUAL_REASON, Timer, TimerScheduler, UnknownTimerError
 from tests import devhost_timer_app as sample
 from tests.logwatch import LogWatch, watching
 
