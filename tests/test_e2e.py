@@ -99,8 +99,10 @@ def test_concurrent_deliveries_make_exactly_one_transition(host: HostProcess) ->
     for thread in threads:
         thread.join(timeout=60)
 
+    refused = [r.text for r in responses if r.status_code != 200]
+    warnings = [line for line in host.output.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert [200] * senders == [r.status_code for r in responses], (refused, warnings[-5:])
     outcomes = sorted(r.json()["outcome"] for r in responses)
-    assert [200] * senders == [r.status_code for r in responses]
     assert ["duplicate"] * (senders - 1) + ["failed_over"] == outcomes
     moves = [r for r in history(host) if r["action"] == "failed_over"]
     assert 1 == len(moves)
