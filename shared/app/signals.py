@@ -147,10 +147,12 @@ class SignalApplier:
         delivery: str,
         newest: KnownUpdate | None,
     ) -> None:
+        started = {d.group for d in decisions if _started_tracking(d, signal.key)}
+        if not started:
+            return  # every group tracked the incident before: the newer update reached them
         latest = self._newest.latest(signal)
         if latest is None or latest == newest or latest.signal.update_id == signal.update_id:
             return
-        started = {d.group for d in decisions if _started_tracking(d, signal.key)}
         missed = [
             g for g in groups if g.name in started and not impacted_accounts(latest.signal, g)
         ]
