@@ -10,6 +10,7 @@ import pytest
 from shared.core.decide import concerns, decide, impacted_accounts
 from shared.core.failback import decide_failback
 from shared.core.model import Group, Phase, Signal
+from shared.core.preflight import likely_needs
 from shared.core.state import GroupState
 from tests.core import (
     CENTRAL,
@@ -329,3 +330,21 @@ def test_failback_never_targets_an_impacted_account() -> None:
     decision = decide_failback(grp, current, T0 + timedelta(days=1), "b")
 
     assert decision is None
+
+
+LIKELY = {
+    "a failover-worthy incident: the accounts it spares": (incident(), {WEST.name}),
+    "maintenance is not failover-worthy": (incident(incident_type="Maintenance"), set()),
+    "a resolution opens nothing": (incident(phase=Phase.RESOLVED, update="2"), set()),
+    "Resource Health Unavailable on east": (resource_health(EAST), {WEST.name}),
+    "Resource Health Degraded is recorded only": (resource_health(EAST, "Degraded"), set()),
+    "an incident elsewhere": (incident(regions=("Japan East",)), set()),
+}
+
+
+@pytest.mark.parametrize(("signal", "expected"), LIKELY.values(), ids=LIKELY.keys())
+def test_likely_needs_names_the_possible_targets_of_a_failover(
+    signal: Signal, expected: set[str]
+) -> None:
+    """Before any state is read, the accounts a decision on this signal may want probed."""
+    assert frozenset(expected) == likely_needs(signal, DEFAULT)

@@ -7,6 +7,7 @@ import threading
 from collections import Counter
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from shared.app.probes import ProbeBroker
 from shared.core.model import Account, ProbeResult, ReadinessStatus
@@ -148,3 +149,42 @@ def test_without_a_prober_nothing_is_probed() -> None:
     broker = ProbeBroker(None, FakeClock())
 
     assert (False, {}) == (broker.enabled, broker.probe([EAST]))
+
+
+def test_prefetched_probes_land_in_the_delivery_cache_and_are_not_repeated() -> None:
+    """A delivery starts its likely probes at once; asking later finds them done, no second
+    probe."""
+    clock = FakeClock()
+    prober = GatedProber(clock)
+    broker = ProbeBroker(prober, clock)
+    cache: dict[str, ProbeResult] = {}
+
+    broker.prefetch([EAST, WEST], cache)
+    answered = broker.probe([EAST, WEST], cache=cache)
+
+    assert {ReadinessStatus.HEALTHY} == {r.status for r in answered.values()}
+    assert Counter({EAST.name: 1, WEST.name: 1}) == prober.calls
+
+
+def test_prefetched_hanging_probes_run_side_by_side() -> None:
+    """Ten hanging accounts prefetched together: asking each in turn costs one deadline in all,
+    not one per account, because each deadline counts from its probe's start."""
+    clock = FakeClock()
+    names = [f"acct-{n}" for n in range(10)]
+    accounts = [replace(EAST, name=n, resource_id=f"{EAST.resource_id}-{n}") for n in names]
+    prober = GatedProber(clock, names)
+    broker = ProbeBroker(prober, clock, deadline=0.3)
+    cache: dict[str, ProbeResult] = {}
+    broker.prefetch(accounts, cache)
+    done = threading.Event()
+
+    def ask_each() -> None:
+        for account in accounts:
+            broker.probe([account], cache=cache)
+        done.set()
+
+    threading.Thread(target=ask_each).start()
+    within_two_deadlines = done.wait(0.6)
+    prober.gate.set()
+
+    assert within_two_deadlines

@@ -17,7 +17,7 @@ from shared.app.unit_of_work import GroupWriter
 from shared.core.decide import decide
 from shared.core.lifecycle import impacted_accounts
 from shared.core.model import Group, ProbeResult, Signal, SignalKind, Timekeeping
-from shared.core.preflight import Preflight
+from shared.core.preflight import Preflight, likely_needs
 from shared.core.state import Decision, GroupState, KnownUpdate
 
 log = logging.getLogger(__name__)
@@ -58,6 +58,9 @@ class SignalApplier:
         A group that fails (storage, a conflict that would not settle) does not stop the
         others: its error is returned beside the decisions of the rest."""
         probed: dict[str, ProbeResult] = {}  # this delivery probes each account once
+        if not trust:  # every target is probed, so start them all now, side by side
+            likely = [a for g in groups for a in g.accounts if a.name in likely_needs(signal, g)]
+            self._probes.prefetch(likely, probed)
         decisions, errors = self._parallel.settle(
             list(groups),
             lambda group: self.one(signal, group, delivery, newest, trust, probed=probed),

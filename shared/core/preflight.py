@@ -11,8 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from shared.core.model import Group, ProbeResult, ReadinessStatus
-from shared.core.state import Decision, GroupState
+from shared.core.lifecycle import impacted_accounts, status_for
+from shared.core.model import Group, ProbeResult, ReadinessStatus, Signal, SignalKind
+from shared.core.state import Decision, GroupState, IncidentStatus
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,24 @@ def trusted(state: GroupState, now: datetime, trust: timedelta) -> frozenset[str
         for name, readiness in state.readiness.items()
         if readiness.status is ReadinessStatus.HEALTHY and now - readiness.checked_at <= trust
     )
+
+
+def likely_needs(signal: Signal, group: Group) -> frozenset[str]:
+    """The accounts a decision on this signal may ask to probe, known before any state is read:
+    for an update that would fail over, the group's accounts it does not impact (the possible
+    targets). The shell starts their probes early, side by side; the decision still asks for
+    exactly what it needs."""
+    if status_for(signal, group.policy) is not IncidentStatus.OPEN:
+        return frozenset()
+    policy = group.policy
+    if signal.kind is SignalKind.RESOURCE_HEALTH:
+        worthy = signal.health.lower() in policy.failover_on_resource_health
+    else:
+        worthy = signal.incident_type.lower() in policy.failover_on
+    if not worthy:
+        return frozenset()
+    hit = impacted_accounts(signal, group)
+    return frozenset(a.name for a in group.accounts if a.name not in hit) if hit else frozenset()
 
 
 def with_needs(
