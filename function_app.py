@@ -37,10 +37,17 @@ def history(req: func.HttpRequest) -> func.HttpResponse:
 
 
 @app.function_name("failover")
-@app.route(route="failover", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@app.route(route="failover", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def failover(req: func.HttpRequest) -> func.HttpResponse:
-    """Operator's manual move, pin or unpin."""
+    """Operator's manual move, pin or unpin; the app checks the operator's sign-in."""
     return api.failover(req)
+
+
+@app.function_name("failover_break_glass")
+@app.route(route="failover/break-glass", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+def failover_break_glass(req: func.HttpRequest) -> func.HttpResponse:
+    """The same, behind the master key, audited as break-glass."""
+    return api.failover_break_glass(req)
 
 
 @app.function_name("health")

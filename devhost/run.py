@@ -113,6 +113,9 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
             return EXIT_ENVIRONMENT
         storage = _use_azurite_storage(azurite)
     config = os.environ.setdefault("FAILOVER_CONFIG", str(DEMO_CONFIG))
+    # On a laptop nobody signs in: every operator request is "developer (local, ...)". The app
+    # refuses this setting when it runs in Azure.
+    os.environ.setdefault("OPERATOR_AUTH", "local")
     standin = ["  ARM + VI API     from the environment (--no-standin)"]
     if not args.no_standin:
         try:

@@ -80,6 +80,12 @@ param secureWebhookTenantId string = subscription().tenantId
 @secure()
 param alertSharedSecret string = ''
 
+@description('Application ID URI (or client id) of the app registration operators sign in to, carrying the Failover.Operator app role (infra/operator-app-roles.json); the tokens\' audience (OPERATOR_AAD_AUDIENCE). Empty: no operator sign-in, manual moves only through break-glass.')
+param operatorAudience string = ''
+
+@description('Tenant of that app registration (OPERATOR_AAD_TENANT_ID).')
+param operatorTenantId string = subscription().tenantId
+
 // ---------------------------------------------------------------------------------------------
 // The app and its settings
 // ---------------------------------------------------------------------------------------------
@@ -326,6 +332,10 @@ var appSettings = union({
   NOTIFY_WEBHOOK_URL: notifyWebhookUrl
 }, empty(alertSharedSecret) ? {} : {
   ALERT_SHARED_SECRET: alertSharedSecret
+}, empty(operatorAudience) ? {} : {
+  OPERATOR_AUTH: 'entra'
+  OPERATOR_AAD_TENANT_ID: operatorTenantId
+  OPERATOR_AAD_AUDIENCE: operatorAudience
 }, useSecureWebhook ? {
   ALERT_AAD_TENANT_ID: secureWebhookTenantId
   ALERT_AAD_AUDIENCE: secureWebhookIdentifierUri

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
@@ -19,7 +19,7 @@ class SettingsError(ValueError):
 class StorageSettings:
     """How to reach the state table: a connection string, or an endpoint plus managed identity."""
 
-    connection_string: str | None = None
+    connection_string: str | None = field(default=None, repr=False)  # holds the account key
     table_service_uri: str | None = None
     queue_service_uri: str | None = None  # with table_service_uri: the fan-out queue's service
     client_id: str | None = None  # user-assigned managed identity; None: system-assigned/default
@@ -47,6 +47,7 @@ def is_secure_url(url: str) -> bool:
 
 
 def url_setting(env: Mapping[str, str], key: str, default: str) -> str:
+    """An https URL (http only to 127.0.0.1 or localhost): each one carries a token or a key."""
     raw = env.get(key, "").strip()
     if not raw:
         return default
@@ -54,6 +55,11 @@ def url_setting(env: Mapping[str, str], key: str, default: str) -> str:
     if parsed.scheme not in ("https", "http") or not parsed.hostname:
         # The value is not echoed: webhook URLs carry their secret in the path or query.
         raise SettingsError(f"{key}: not an http(s) URL with a host name")
+    if not is_secure_url(raw):
+        raise SettingsError(
+            f"{key}: http to {parsed.hostname} would send a token or key in clear; use https "
+            "(plain http is allowed for 127.0.0.1 and localhost only)"
+        )
     return raw.rstrip("/")
 
 
@@ -71,19 +77,14 @@ def storage_setting(env: Mapping[str, str]) -> StorageSettings:
             "managed identity needs both; a connection string needs neither"
         )
     if uri:
-        if not uri.startswith(("https://", "http://")):
-            raise SettingsError(f"FailoverStorage__tableServiceUri: {uri!r} is not an http(s) URL")
-        queue_uri = env.get("FailoverStorage__queueServiceUri", "").strip()
-        if not queue_uri.startswith(("https://", "http://")):
+        if not env.get("FailoverStorage__queueServiceUri", "").strip():
             raise SettingsError(
-                "FailoverStorage__queueServiceUri: "
-                + (f"{queue_uri!r} is not an http(s) URL" if queue_uri else "not set")
-                + "; with FailoverStorage__tableServiceUri the fan-out queue needs it too "
-                "(https://<account>.queue.core.windows.net)"
+                "FailoverStorage__queueServiceUri: not set; with FailoverStorage__tableServiceUri "
+                "the fan-out queue needs it too (https://<account>.queue.core.windows.net)"
             )
         return StorageSettings(
-            table_service_uri=uri.rstrip("/"),
-            queue_service_uri=queue_uri.rstrip("/"),
+            table_service_uri=url_setting(env, "FailoverStorage__tableServiceUri", ""),
+            queue_service_uri=url_setting(env, "FailoverStorage__queueServiceUri", ""),
             client_id=client_id,
         )
     connection = connection or env.get("AzureWebJobsStorage", "").strip()

@@ -10,10 +10,17 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 from shared.core.config import load_config
 from shared.core.model import Config, Timekeeping
+from shared.setting_access import (
+    AAD_AUTHORITY_DEFAULT,
+    authority,
+    check_alert_posture,
+    operator_mode,
+    shared_secret,
+    tenant_and_audience,
+)
 from shared.setting_values import (
     SettingsError,
     StorageSettings,
@@ -54,6 +61,9 @@ SETTING_NAMES = (
     "ALERT_AAD_AUTHORITY",
     "CLOCK_SKEW_MINUTES",
     "INCIDENT_RETENTION_DAYS",
+    "OPERATOR_AUTH",
+    "OPERATOR_AAD_TENANT_ID",
+    "OPERATOR_AAD_AUDIENCE",
 )
 # The Functions host resolves %READINESS_SCHEDULE% itself; this is the value the infrastructure
 # deploys and the local host falls back to (NCRONTAB: every 5 minutes).
@@ -65,10 +75,6 @@ FANOUT_INLINE_GROUPS_DEFAULT = 100
 # queue appends "-poison", so 56 is the longest name that leaves it room.
 _QUEUE_NAME = re.compile(r"^(?=.{3,56}$)[a-z0-9]+(-[a-z0-9]+)*$")
 _TABLE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,62}$")
-_GUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
-AAD_AUTHORITY_DEFAULT = "https://login.microsoftonline.com"
-# Shorter secrets in a URL are guessable; a function key is 56 characters.
-MIN_SHARED_SECRET_LENGTH = 16
 CLOCK_SKEW_MINUTES_DEFAULT = 15
 INCIDENT_RETENTION_DAYS_DEFAULT = 60
 # A closed incident must outlive the RCA that follows it (Microsoft publishes one within 14
@@ -90,17 +96,21 @@ class Settings:
     retry_after_seconds: int = 10
     arm_base_url: str = "https://management.azure.com"
     vi_base_url: str = "https://api.videoindexer.ai"
-    arm_static_token: str | None = None  # development only: the local ARM stand-in
+    arm_static_token: str | None = field(default=None, repr=False)  # development only
     azure_client_id: str | None = None  # user-assigned identity for ARM (DefaultAzureCredential)
     probe_timeout_seconds: float = 5.0
     probe_slow_ms: int = 3000
-    notify_webhook_url: str | None = None
+    notify_webhook_url: str | None = field(default=None, repr=False)  # its secret is in the URL
     notify_timeout_seconds: float = 2.0
     # Who may call POST /api/alerts besides holders of the function key; see shared.auth.
     alert_shared_secret: str | None = field(default=None, repr=False)
     alert_aad_tenant_id: str | None = None  # lower-case GUID
     alert_aad_audience: str | None = None
     alert_aad_authority: str = AAD_AUTHORITY_DEFAULT
+    # Who may call POST /api/failover; see shared.http.operators.
+    operator_auth: str = ""
+    operator_aad_tenant_id: str | None = None
+    operator_aad_audience: str | None = None
     timekeeping: Timekeeping = field(default_factory=Timekeeping)
 
 
@@ -115,7 +125,12 @@ def load_settings(env: Mapping[str, str]) -> Settings:
             f"FAILOVER_TABLE: {table_name!r} is not a table name "
             "(3-63 letters and digits, starting with a letter)"
         )
-    tenant, audience = _aad(env)
+    tenant, audience = tenant_and_audience(env, "ALERT_AAD", "the secure webhook")
+    secret = shared_secret(env)
+    check_alert_posture(env, secret, webhook=tenant is not None)
+    operator_tenant, operator_audience = tenant_and_audience(
+        env, "OPERATOR_AAD", "operator sign-in"
+    )
     return Settings(
         config=load_config(raw_config),
         storage=storage_setting(env),
@@ -135,10 +150,13 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         probe_slow_ms=integer_setting(env, "PROBE_SLOW_MS", 3000, minimum=1),
         notify_webhook_url=url_setting(env, "NOTIFY_WEBHOOK_URL", "") or None,
         notify_timeout_seconds=seconds_setting(env, "NOTIFY_TIMEOUT_SECONDS", 2.0),
-        alert_shared_secret=_shared_secret(env),
+        alert_shared_secret=secret,
         alert_aad_tenant_id=tenant,
         alert_aad_audience=audience,
-        alert_aad_authority=_authority(env),
+        alert_aad_authority=authority(env),
+        operator_auth=operator_mode(env, entra_configured=operator_tenant is not None),
+        operator_aad_tenant_id=operator_tenant,
+        operator_aad_audience=operator_audience,
         timekeeping=_timekeeping(env),
     )
 
@@ -165,46 +183,3 @@ def _queue_name(env: Mapping[str, str]) -> str:
             "and single hyphens, starting and ending with a letter or digit)"
         )
     return name
-
-
-def _shared_secret(env: Mapping[str, str]) -> str | None:
-    secret = env.get("ALERT_SHARED_SECRET", "").strip()
-    if not secret:
-        return None
-    # Only lengths are reported: the value must never reach a log.
-    if len(secret) < MIN_SHARED_SECRET_LENGTH:
-        raise SettingsError(
-            f"ALERT_SHARED_SECRET: {len(secret)} characters is too short; use a random value "
-            f"of at least {MIN_SHARED_SECRET_LENGTH} (e.g. python -c "
-            "'import secrets; print(secrets.token_urlsafe(32))')"
-        )
-    return secret
-
-
-def _aad(env: Mapping[str, str]) -> tuple[str | None, str | None]:
-    tenant = env.get("ALERT_AAD_TENANT_ID", "").strip()
-    audience = env.get("ALERT_AAD_AUDIENCE", "").strip()
-    if bool(tenant) != bool(audience):
-        missing = "ALERT_AAD_AUDIENCE" if tenant else "ALERT_AAD_TENANT_ID"
-        raise SettingsError(
-            "ALERT_AAD_TENANT_ID and ALERT_AAD_AUDIENCE: the secure webhook needs both, "
-            f"and {missing} is not set"
-        )
-    if not tenant:
-        return None, None
-    if not _GUID.match(tenant):
-        raise SettingsError(f"ALERT_AAD_TENANT_ID: {tenant!r} is not a tenant id (a GUID)")
-    return tenant.lower(), audience
-
-
-def _authority(env: Mapping[str, str]) -> str:
-    raw = env.get("ALERT_AAD_AUTHORITY", "").strip()
-    if not raw:
-        return AAD_AUTHORITY_DEFAULT
-    parsed = urlsplit(raw)
-    if not is_secure_url(raw) or parsed.query or parsed.fragment:
-        raise SettingsError(
-            f"ALERT_AAD_AUTHORITY: {raw!r} is not an https URL without query "
-            "(http only for 127.0.0.1 or localhost)"
-        )
-    return raw.rstrip("/")

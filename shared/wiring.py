@@ -30,6 +30,7 @@ from shared.app.ports import Notifier
 from shared.core.notification import NullNotifier
 from shared.http.auth import AlertAuthenticator
 from shared.http.handlers import HttpApi
+from shared.http.operators import OperatorAuthenticator
 from shared.settings import Settings, StorageSettings, load_settings
 
 if TYPE_CHECKING:
@@ -49,8 +50,13 @@ def build_api(env: Mapping[str, str] | None = None) -> HttpApi:
         settings.table_name,
         settings.storage.describe(),
     )
+    operators = OperatorAuthenticator.from_settings(settings)
+    log.info("operators are identified by %s", operators.describe())
     return HttpApi(
-        settings, _once(lambda: build_controller(settings)), alert_authenticator(settings)
+        settings,
+        _once(lambda: build_controller(settings)),
+        alert_authenticator(settings),
+        operators,
     )
 
 

@@ -13,10 +13,6 @@ import hmac
 import json
 import logging
 import socket
-import threading
-from collections.abc import Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from itertools import count
 from typing import Any
 
@@ -24,9 +20,6 @@ import azure.functions as func
 import jwt
 import pytest
 import requests
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
 
 from shared.adapters.memory_store import InMemoryStateStore
 from shared.app.controller import Controller
@@ -44,109 +37,16 @@ from shared.wiring import build_api
 from tests import alertfactory as af
 from tests.core import FakeClock as FakeDateClock
 from tests.core import group
+from tests.entra import TENANT, V1_ISSUER, V2_ISSUER, OpenIdServer, Signer, edited, idp, signers
 
-TENANT = "0d3c6a1e-5b2f-4e8a-9c71-3f6b2d8e4a10"
+__all__ = ["idp", "signers"]  # fixtures, used by name
+
 OTHER_TENANT = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"
 AUDIENCE = "api://vi-failover-alerts"
 SECRET = "s3cr3t-0f-the-act10n-gr0up-url"
 NOW = 1_900_000_000.0
 ROLE = "ActionGroupsSecureWebhook"
-V1_ISSUER = f"https://sts.windows.net/{TENANT}/"
-V2_ISSUER = f"https://login.microsoftonline.com/{TENANT}/v2.0"
 CONFIG = Config(groups=(group(),))
-
-
-# --- the identity provider ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Signer:
-    """One RSA signing key as Entra ID publishes it."""
-
-    kid: str
-    private_key: rsa.RSAPrivateKey
-
-    @property
-    def jwk(self) -> dict[str, Any]:
-        jwk: dict[str, Any] = RSAAlgorithm.to_jwk(self.private_key.public_key(), as_dict=True)
-        return {**jwk, "kid": self.kid, "use": "sig"}
-
-    @property
-    def public_pem(self) -> bytes:
-        return self.private_key.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-
-    def sign(self, claims: dict[str, Any], **header: Any) -> str:
-        return jwt.encode(
-            claims, self.private_key, algorithm="RS256", headers={"kid": self.kid, **header}
-        )
-
-
-def _rsa() -> rsa.RSAPrivateKey:
-    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-@pytest.fixture(scope="session")
-def signers() -> tuple[Signer, Signer, Signer]:
-    """The current key, the next one (after rotation), and a key nobody publishes."""
-    return Signer("key-a", _rsa()), Signer("key-b", _rsa()), Signer("key-x", _rsa())
-
-
-class OpenIdServer:
-    """A tenant's OpenID configuration and JWKS over real HTTP, counting each fetch."""
-
-    def __init__(self) -> None:
-        self.jwks: list[dict[str, Any]] = []
-        self.status = 200  # anything else: the endpoint is down
-        self.config_override: dict[str, Any] | None = None
-        self.jwks_fetches = 0
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                if server.status != 200:
-                    self._reply(server.status, b"{}")
-                elif self.path == f"/{TENANT}/v2.0/.well-known/openid-configuration":
-                    config = server.config_override or {
-                        "issuer": V2_ISSUER,
-                        "jwks_uri": f"{server.url}/{TENANT}/discovery/v2.0/keys",
-                    }
-                    self._reply(200, json.dumps(config).encode())
-                elif self.path == f"/{TENANT}/discovery/v2.0/keys":
-                    server.jwks_fetches += 1
-                    self._reply(200, json.dumps({"keys": server.jwks}).encode())
-                else:
-                    self._reply(404, b"{}")
-
-            def _reply(self, status: int, body: bytes) -> None:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}"
-        self._thread = threading.Thread(target=self._httpd.serve_forever, args=(0.01,), daemon=True)
-        self._thread.start()
-
-    def close(self) -> None:
-        self._httpd.shutdown()
-        self._httpd.server_close()
-        self._thread.join()
-
-
-@pytest.fixture
-def idp(signers: tuple[Signer, Signer, Signer]) -> Iterator[OpenIdServer]:
-    """The tenant's endpoints, publishing key A."""
-    server = OpenIdServer()
-    server.jwks = [signers[0].jwk]
-    yield server
-    server.close()
 
 
 class FakeClock:
@@ -197,12 +97,7 @@ def claims(**changes: Any) -> dict[str, Any]:
         "oid": "5a4c0f3e-1d2b-4c6a-8e9f-0a1b2c3d4e5f",
         "sub": "5a4c0f3e-1d2b-4c6a-8e9f-0a1b2c3d4e5f",
     }
-    for name, value in changes.items():
-        if value is ...:
-            base.pop(name, None)
-        else:
-            base[name] = value
-    return base
+    return edited(base, changes)
 
 
 def bearer(token: str) -> dict[str, str]:

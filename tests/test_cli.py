@@ -150,7 +150,7 @@ def test_a_pinned_failover_holds_until_unpinned(cli: Run) -> None:
 
     assert 0 == code
     assert moved.startswith("moved: default contoso-eastus → contoso-westus, pinned until 20")
-    assert "(v2)\n  moved by operator: drill\n" in moved
+    assert "(v2)\n  moved by developer (local, unauthenticated): drill\n" in moved
     assert (True, 2) == (json.loads(pinned)["pinned"], json.loads(pinned)["version"])
     assert 0 == unpin_code
     assert unpinned.startswith("unpinned: default on contoso-westus (v3)")
@@ -278,9 +278,10 @@ def test_the_key_is_sent_as_a_header_and_never_printed() -> None:
 def test_with_keys_enforced_reads_take_the_function_key_and_failover_the_master_key(
     azurite: Azurite, table_name: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Keys demanded: none is 401 (exit 1, with a hint); the function key reads but cannot move."""
+    """Keys demanded and no operator sign-in configured: no key is 401 (exit 1, with a hint);
+    the function key reads but cannot move; POST /api/failover wants a signed-in operator."""
     master = "mAsTeR-kEy-fedcba9876543210"  # made up, like FAKE_KEY
-    keys = {"LOCAL_FUNCTION_KEY": FAKE_KEY, "LOCAL_MASTER_KEY": master}
+    keys = {"LOCAL_FUNCTION_KEY": FAKE_KEY, "LOCAL_MASTER_KEY": master, "OPERATOR_AUTH": ""}
     move = ["failover", "--group", "default", "--to", "contoso-westus", "--reason", "drill"]
     with HostProcess(azurite.connection_string, table_name, **keys) as host:
         codes = [
@@ -294,9 +295,8 @@ def test_with_keys_enforced_reads_take_the_function_key_and_failover_the_master_
         ]
 
     captured = capsys.readouterr()
-    assert [1, 0, 1, 0] == codes
-    assert 2 == captured.err.count("error: 401 Unauthorized\nhint: check the key")
-    assert "moved: default contoso-eastus → contoso-westus (v2)" in captured.out
+    assert [1, 0, 1, 1] == codes
+    assert 3 == captured.err.count("error: 401 Unauthorized")
     assert [] == [k for k in (FAKE_KEY, master) if k in captured.out + captured.err]
 
 

@@ -71,7 +71,11 @@ class Stack:
         self.controller = Controller(
             config, self.store, self.clock, lambda: f"d{next(ids)}", prober=Healthy(self.clock)
         )
-        settings = Settings(config=config, storage=StorageSettings(connection_string="x=y"))
+        settings = Settings(
+            config=config,
+            storage=StorageSettings(connection_string="x=y"),
+            operator_auth="local",
+        )
         self.api = HttpApi(settings, lambda: self.controller)
 
     def at(self, offset: timedelta) -> Stack:

@@ -18,6 +18,7 @@ from shared.core.notification import (
     NullNotifier,
     notification_for,
     payload,
+    text,
 )
 from shared.core.state import Action, AuditRecord, Decision, GroupState, ManualAction
 from tests.receiver import Receiver, Reply
@@ -342,3 +343,33 @@ def test_with_notifications_off_nothing_is_sent_and_that_is_ok() -> None:
     notifier: Notifier = NullNotifier()
 
     assert NotifyResult(ok=True, attempts=0, detail="notifications off") == notifier.send(FAILOVER)
+
+
+@pytest.mark.parametrize(
+    ("reason", "shown"),
+    [
+        ("East US <!channel> look", "East US &lt;!channel&gt; look"),
+        ("see <https://evil.example|the fix>", "see &lt;https://evil.example\\|the fix&gt;"),
+        ("[click](https://evil.example)", "\\[click\\]\\(https://evil.example\\)"),
+        ("line one\nline two", "line one line two"),
+    ],
+    ids=["slack mention", "slack link", "markdown link", "newline"],
+)
+def test_alert_and_operator_text_is_escaped_in_the_message(reason: str, shown: str) -> None:
+    """Text that came from an alert or an operator cannot mention, link or format."""
+    n = Notification("g", "moved", "a", "b", reason, T0, "oncall <@U123>", 2)
+
+    message = text(n)
+
+    assert shown in message
+    assert "by oncall &lt;@U123&gt;" in message
+
+
+def test_a_long_reason_is_cut_in_the_message_and_the_payload() -> None:
+    """A reason of 10,000 characters is cut to 1,000 in the text and in the JSON."""
+    n = Notification("g", "moved", "a", "b", "r" * 10_000, T0, "oncall", 2)
+
+    body = payload(n)
+
+    assert len(str(body["reason"])) == 1_000
+    assert "r" * 999 + "…" in str(body["text"])

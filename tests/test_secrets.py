@@ -44,6 +44,7 @@ def test_a_full_run_leaks_no_secret(azurite: Azurite, table_name: str) -> None:
             "ARM_STATIC_TOKEN": ARM_TOKEN,
             "NOTIFY_WEBHOOK_URL": f"{hook.url}/hooks/{WEBHOOK_SECRET}?sig={WEBHOOK_SECRET}",
             "STANDIN_PORT": str(standin),
+            "OPERATOR_AUTH": "",  # no operator sign-in: only break-glass moves
         }
         with HostProcess(azurite.connection_string, table_name, **env) as host:
             base = host.url
@@ -61,7 +62,7 @@ def test_a_full_run_leaks_no_secret(azurite: Azurite, table_name: str) -> None:
                 get(f"{base}/history", headers=key),
                 get(f"{base}/health"),
                 post(
-                    f"{base}/failover",
+                    f"{base}/failover/break-glass",
                     json={"to": "contoso-eastus", "reason": "drill", "force": True},
                     headers={"x-functions-key": MASTER_KEY},
                 ),

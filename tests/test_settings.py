@@ -243,7 +243,27 @@ BAD_SETTINGS = {
             "FailoverStorage__tableServiceUri": "https://a.table.x",
             "FailoverStorage__queueServiceUri": "a.queue.x",
         },
-        "FailoverStorage__queueServiceUri: 'a.queue.x'",
+        "FailoverStorage__queueServiceUri: not an http.s. URL with a host name",
+    ),
+    "storage over http to another host": (
+        {
+            "FailoverStorage": "",
+            "FailoverStorage__tableServiceUri": "http://a.table.core.windows.net",
+            "FailoverStorage__queueServiceUri": "https://a.queue.core.windows.net",
+        },
+        "FailoverStorage__tableServiceUri: http to a.table.core.windows.net would send a token",
+    ),
+    "ARM over http to another host": (
+        {"ARM_BASE_URL": "http://management.example.com"},
+        "ARM_BASE_URL: http to management.example.com would send a token or key in clear",
+    ),
+    "VI over http to another host": (
+        {"VI_BASE_URL": "http://api.videoindexer.example"},
+        "VI_BASE_URL: http to api.videoindexer.example would send",
+    ),
+    "webhook over http to another host": (
+        {"NOTIFY_WEBHOOK_URL": "http://hooks.example.com/T000/B000/XXXX"},
+        "NOTIFY_WEBHOOK_URL: http to hooks.example.com would send",
     ),
     "queue uri alone": (
         {"FailoverStorage__queueServiceUri": "https://a.queue.x"},

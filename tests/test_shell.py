@@ -40,7 +40,11 @@ def api_over(store: InMemoryStateStore, config: Config = TWO) -> HttpApi:
     """The handlers over this store, with a fake clock."""
     ids = count(1)
     controller = Controller(config, store, FakeClock(), lambda: f"d{next(ids)}")
-    settings = Settings(config=config, storage=StorageSettings(connection_string="x=y"))
+    settings = Settings(
+        config=config,
+        storage=StorageSettings(connection_string="x=y"),
+        operator_auth="local",
+    )
     return HttpApi(settings, lambda: controller)
 
 

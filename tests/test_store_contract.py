@@ -378,3 +378,20 @@ def _run_all(jobs: list[Callable[[], None]]) -> None:
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+
+
+def test_old_audit_lines_of_unmatched_alerts_are_forgotten_a_few_at_a_time(
+    store: StateStore,
+) -> None:
+    """Lines of alerts that touched no group, older than the cut-off, go (at most `limit` per
+    call); newer ones and every group's lines stay."""
+    store.append_audit([audit("", f"old-{n}", minutes=n) for n in range(5)])
+    store.append_audit([audit("", "new", minutes=600), audit(GRP.name, "group-old", minutes=1)])
+    cut = T0 + timedelta(minutes=300)
+
+    first = store.forget_unmatched(cut, 3)
+    second = store.forget_unmatched(cut, 3)
+
+    left = [r.record_id for r in store.history([GRP.name], 10, unmatched=True)]
+    assert (3, 2) == (first, second)
+    assert ["new", "group-old"] == left

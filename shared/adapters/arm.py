@@ -32,6 +32,7 @@ API_VERSION = "2025-04-01"
 PUBLIC_ARM = "https://management.azure.com"
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)/", re.IGNORECASE)
 _EXCERPT_CHARS = 160
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ArmError(ArmUnavailableError):
@@ -91,10 +92,12 @@ class ArmClient:
         self._base_url = base_url.rstrip("/")
         self._scope = credential_scope(base_url)
         self._timeout = timeout
-        # azure-core refuses bearer tokens over plain http; only the local stand-in speaks it.
-        self._operation_options = (
-            {"enforce_https": False} if self._base_url.startswith("http://") else {}
-        )
+        # azure-core refuses bearer tokens over plain http; only a local stand-in on the
+        # loopback interface may speak it.
+        plain = urlsplit(self._base_url)
+        if plain.scheme != "https" and plain.hostname not in _LOOPBACK:
+            raise ValueError(f"ARM base URL {self._base_url}: https is required off loopback")
+        self._operation_options = {"enforce_https": False} if plain.scheme == "http" else {}
         self._clients: dict[str, ResourceManagementClient] = {}
         self._lock = threading.Lock()
 

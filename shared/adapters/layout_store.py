@@ -5,6 +5,8 @@ stores therefore share the layout, the limits and every query's meaning; only th
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
@@ -37,15 +39,18 @@ from shared.adapters.table_rows import (
     save_operations,
     state_from,
 )
-from shared.app.errors import ConflictError, StorageUnavailableError
+from shared.app.errors import ConflictError, WriteConflictError
 from shared.core.fanout import FanoutJob
 from shared.core.limits import check_entity
 from shared.core.model import Group, SignalKind
 from shared.core.state import AuditRecord, GroupState, KnownUpdate
 
 Row = tuple[Entity, str]  # an entity and its ETag
+PING_PARTITION, PING_ROW = "_health", "ping"
 Span = tuple[str, str | None]  # RowKeys from low up to high (excluded), or exactly low
-_NEWEST_WRITE_ATTEMPTS = 5
+_NEWEST_WRITE_ATTEMPTS = 8
+_DELETES_PER_TRANSACTION = 100  # an entity-group transaction's limit
+_NEWEST_BACKOFF_SECONDS = 0.01
 
 
 class TableAccess(Protocol):
@@ -85,10 +90,6 @@ class TableAccess(Protocol):
 
     def delete(self, partition: str, row: str) -> None:
         """Delete one row, if it is there."""
-        ...
-
-    def ping(self) -> None:
-        """Raise unless storage answers."""
         ...
 
 
@@ -175,16 +176,18 @@ class LayoutStore:
         again when another writer got there first."""
         entity = known_update_entity(update)
         check_entity(entity, f"newest update of {update.signal.key}")
-        for _ in range(_NEWEST_WRITE_ATTEMPTS):
+        for attempt in range(1, _NEWEST_WRITE_ATTEMPTS + 1):
             stored = self._access.row(NEWEST, entity["RowKey"])
             if stored is not None and not supersedes(update, known_update_from(stored[0])):
                 return
             try:
                 self._access.write(entity, stored[1] if stored is not None else None)
             except ConflictError:
+                # Jitter keeps deliveries racing on one incident from colliding again in step.
+                time.sleep(random.uniform(0, _NEWEST_BACKOFF_SECONDS * attempt))  # noqa: S311
                 continue
             return
-        raise StorageUnavailableError(
+        raise WriteConflictError(
             f"keep the newest update of {update.signal.key}: it kept changing; retry later"
         )
 
@@ -195,9 +198,37 @@ class LayoutStore:
             self._access.delete(NEWEST, entity["RowKey"])
         return len(old)
 
+    def forget_unmatched(self, before: datetime, limit: int) -> int:
+        """Delete at most `limit` audit lines of alerts that touched no group, older than
+        `before`: the oldest first, a transaction per hundred."""
+        oldest_kept = AUDIT_PREFIX + audit_sort_key(_at(before))
+        old = self._access.rows(UNMATCHED, [(oldest_kept, AUDIT_PREFIX[:-1] + "}")], limit)
+        for start in range(0, len(old), _DELETES_PER_TRANSACTION):
+            chunk = old[start : start + _DELETES_PER_TRANSACTION]
+            deletes: list[Operation] = [
+                ("delete", {"PartitionKey": UNMATCHED, "RowKey": e["RowKey"]}) for e, _ in chunk
+            ]
+            self._access.transact(UNMATCHED, deletes)
+        return len(old)
+
     def ping(self) -> None:
-        """Raise StorageUnavailableError unless storage answers."""
-        self._access.ping()
+        """Raise StorageUnavailableError unless storage answers: one point read of a row that
+        need not exist (a 404 is an answer)."""
+        self._access.row(PING_PARTITION, PING_ROW)
+
+
+def _at(moment: datetime) -> AuditRecord:
+    """A stand-in audit line at `moment`, to find where lines of that time sort."""
+    return AuditRecord(
+        group="",
+        time=moment,
+        action="",
+        from_account="",
+        to_account="",
+        reason="",
+        actor="",
+        record_id="",
+    )
 
 
 def _prefixed(prefix: str) -> tuple[str, str]:

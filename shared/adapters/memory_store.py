@@ -82,7 +82,7 @@ class MemoryTableAccess:
                 etag = str(next(self._etags))
                 held[entity["RowKey"]] = (copy.deepcopy(entity), etag)
                 etags.append(etag)
-            return etags[0]
+            return etags[0] if etags else ""
 
     def upsert(self, entity: Entity) -> None:
         """Insert or replace one entity."""
@@ -104,11 +104,6 @@ class MemoryTableAccess:
         with self._lock:
             self._check()
             self._rows.get(partition, {}).pop(row, None)
-
-    def ping(self) -> None:
-        """Raise StorageUnavailableError while `available` is False."""
-        with self._lock:
-            self._check()
 
     def _put(self, entity: Entity) -> None:
         held = self._rows.setdefault(entity["PartitionKey"], {})

@@ -73,6 +73,11 @@ class StateStore(Protocol):
         """Forget at most `limit` kept updates remembered before `before`; how many went."""
         ...
 
+    def forget_unmatched(self, before: datetime, limit: int) -> int:
+        """Forget at most `limit` audit lines of alerts that touched no group, older than
+        `before`; how many went."""
+        ...
+
     def ping(self) -> None:
         """Raise StorageUnavailableError unless storage answers."""
         ...

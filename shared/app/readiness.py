@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from shared.app.accounts import AccountDirectory
 from shared.app.errors import UnavailableError
@@ -24,6 +24,10 @@ log = logging.getLogger(__name__)
 
 TICK_PROBE_SECONDS = 60.0  # a tick waits for slow accounts much longer than an alert may
 MAX_FORGOTTEN_PER_TICK = 200
+# Audit lines of alerts that touched no group (other services, junk) are kept this long, and at
+# most this many are deleted per tick: a flood of junk stays bounded.
+UNMATCHED_RETENTION = timedelta(days=30)
+MAX_UNMATCHED_FORGOTTEN_PER_TICK = 2000
 
 
 class ReadinessTick:

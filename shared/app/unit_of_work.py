@@ -28,7 +28,8 @@ from shared.core.state import Decision, GroupState
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 8
-CONFLICT_BACKOFF_SECONDS = 0.01
+CONFLICT_BACKOFF_SECONDS = 0.01  # doubled after each lost write, jittered, at most 0.5 s
+MAX_BACKOFF_SECONDS = 0.5
 
 Choose = Callable[[GroupState, datetime], Decision]
 
@@ -80,7 +81,8 @@ class GroupWriter:
                     "group %s changed under us (attempt %d); deciding again", group.name, attempt
                 )
                 # Jitter keeps writers racing on one hot group from colliding again in step.
-                self._sleep(random.uniform(0, CONFLICT_BACKOFF_SECONDS * attempt))  # noqa: S311  not crypto
+                backoff = min(MAX_BACKOFF_SECONDS, CONFLICT_BACKOFF_SECONDS * 2**attempt)
+                self._sleep(random.uniform(0, backoff))  # noqa: S311  not crypto
                 continue
             if realign is not None:
                 log.warning("group %s: %s", group.name, realign.reason)

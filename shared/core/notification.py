@@ -10,6 +10,10 @@ from datetime import UTC, datetime
 
 from shared.core.state import Decision
 
+REASON_CHARS = 1000
+ACTOR_CHARS = 200
+_MARKDOWN = frozenset("[]()*_`~|")
+
 # Worth a page: the active account changed, was pinned or unpinned, or could not change when it
 # should have. Everything else changes nothing an operator acts on.
 NOTIFY_ACTIONS = frozenset({"failed_over", "failed_back", "blocked", "moved", "pinned", "unpinned"})
@@ -58,13 +62,26 @@ def notification_for(decision: Decision, time: datetime) -> Notification | None:
 
 
 def text(n: Notification) -> str:
-    """Two human lines: what happened and why, then who did it."""
+    """Two human lines: what happened and why, then who did it. Alert and operator text is
+    escaped (no `<!channel>`, no links, no markup) and capped."""
     headline = _HEADLINES.get(n.action, n.action + " {frm} → {to}")
     what = headline.format(frm=n.from_account, to=n.to_account)
-    who = [f"by {n.actor or 'unknown'}", f"version {n.version}"]
+    who = [f"by {_plain(n.actor or 'unknown', ACTOR_CHARS)}", f"version {n.version}"]
     if n.tracking_id:
-        who.append(f"incident {n.tracking_id}")
-    return f"vi-failover: group {n.group} {what}: {n.reason}\n" + " · ".join(who)
+        who.append(f"incident {_plain(n.tracking_id, ACTOR_CHARS)}")
+    reason = _plain(n.reason, REASON_CHARS)
+    return f"vi-failover: group {n.group} {what}: {reason}\n" + " · ".join(who)
+
+
+def _plain(value: str, limit: int) -> str:
+    """Text that Slack and Teams show as text: `&`, `<` and `>` escaped (Slack's only special
+    characters, which make mentions and links), Markdown's link and emphasis characters
+    escaped, on one line, and cut at `limit` characters."""
+    flat = " ".join(value.split())
+    if len(flat) > limit:
+        flat = flat[: limit - 1] + "…"
+    escaped = flat.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return "".join(f"\\{c}" if c in _MARKDOWN else c for c in escaped)
 
 
 def payload(n: Notification) -> dict[str, object]:
@@ -76,9 +93,9 @@ def payload(n: Notification) -> dict[str, object]:
         "action": n.action,
         "from": n.from_account,
         "to": n.to_account,
-        "reason": n.reason,
+        "reason": n.reason[:REASON_CHARS],
         "time": when.isoformat(),
-        "actor": n.actor,
+        "actor": n.actor[:ACTOR_CHARS],
         "version": n.version,
         "trackingId": n.tracking_id,
     }

@@ -5,6 +5,8 @@ action group retries); bad input is 4xx and writes nothing."""
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -12,11 +14,12 @@ from concurrent.futures import TimeoutError as FutureTimeout
 import azure.functions as func
 
 from shared.app.controller import Controller
-from shared.app.errors import TimeoutUnavailableError, UnavailableError
+from shared.app.errors import StorageUnavailableError, TimeoutUnavailableError, UnavailableError
 from shared.app.intake import AlertResult
 from shared.core.fanout import InvalidBatchError
 from shared.http.auth import AlertAuthenticator, ForbiddenError, UnauthenticatedError
 from shared.http.errors import HANDLED, error, error_response, json_response
+from shared.http.operators import BREAK_GLASS_ACTOR, Operator, OperatorAuthenticator
 from shared.http.requests import parse_failover_request, parse_limit
 from shared.http.views import (
     alert_view,
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 MAX_ALERT_BYTES = 1024 * 1024
 # Leaves the answer inside the action group's ~10 s, with room for the network.
 REQUEST_BUDGET_SECONDS = 8.0
+HEALTH_CACHE_SECONDS = 1.0  # an anonymous flood reads storage once a second at most
 _JSON_TYPES = frozenset({"application/json", "text/json", "text/plain"})
 
 
@@ -44,11 +48,16 @@ class HttpApi:
         settings: Settings,
         controller: Callable[[], Controller],
         authenticator: AlertAuthenticator | None = None,
+        operators: OperatorAuthenticator | None = None,
     ) -> None:
         self._settings = settings
         self._controller = controller
         self._authenticator = authenticator or AlertAuthenticator()
+        self._operators = operators or OperatorAuthenticator(settings.operator_auth)
         self._workers = ThreadPoolExecutor(max_workers=32, thread_name_prefix="alert")
+        self._health_lock = threading.Lock()
+        self._health_at = -HEALTH_CACHE_SECONDS
+        self._healthy = False
 
     def alerts(self, req: func.HttpRequest) -> func.HttpResponse:
         """POST /api/alerts: an action-group delivery."""
@@ -129,27 +138,55 @@ class HttpApi:
         return json_response(200, history_view(records))
 
     def failover(self, req: func.HttpRequest) -> func.HttpResponse:
-        """POST /api/failover: an operator's move, pin or unpin."""
+        """POST /api/failover: an operator's move, pin or unpin; the actor is who signed in."""
+        try:
+            operator = self._operators.identify(req.headers)
+        except UnauthenticatedError as exc:
+            log.warning("manual request refused, 401: %s", exc)
+            return error(401, "Unauthorized", str(exc), {"WWW-Authenticate": "Bearer"})
+        except ForbiddenError as exc:
+            log.warning("manual request refused, 403: %s", exc)
+            return error(403, "Forbidden", str(exc))
+        except UnavailableError as exc:
+            return self._answer(exc)
+        return self._manual(req, operator)
+
+    def failover_break_glass(self, req: func.HttpRequest) -> func.HttpResponse:
+        """POST /api/failover/break-glass: the same request, behind the master key (the platform
+        checks it: auth level admin), audited as break-glass."""
+        return self._manual(req, Operator(BREAK_GLASS_ACTOR, "master-key"))
+
+    def _manual(self, req: func.HttpRequest, operator: Operator) -> func.HttpResponse:
         try:
             controller = self._controller()
-            request = parse_failover_request(
-                req.get_body(), req.headers.get("x-ms-client-principal-name"), controller.now()
-            )
+            request = parse_failover_request(req.get_body(), operator.actor, controller.now())
             decision = controller.manual(request)
         except HANDLED as exc:
             return self._answer(exc)
+        log.info("manual request by %s (%s): %s", operator.actor, operator.how, decision.action)
         return json_response(200, failover_view(decision))
 
     def health(self, req: func.HttpRequest) -> func.HttpResponse:
-        """GET /api/health: liveness and storage reachability."""
+        """GET /api/health: liveness and storage reachability; anonymous, so it reveals nothing
+        internal and reads storage at most once per HEALTH_CACHE_SECONDS."""
+        now = time.monotonic()
+        with self._health_lock:
+            if now - self._health_at >= HEALTH_CACHE_SECONDS:
+                self._health_at, self._healthy = now, self._storage_answers()
+            healthy = self._healthy
+        if not healthy:
+            return json_response(
+                503, {"status": "unhealthy", "storage": "unreachable"}, self._retry_after()
+            )
+        return json_response(200, {"status": "ok", "storage": "reachable"})
+
+    def _storage_answers(self) -> bool:
         try:
             self._controller().store.ping()
         except UnavailableError as exc:
             log.warning("health: storage unreachable: %s", exc)
-            body = {"status": "unhealthy", "storage": "unreachable", "message": str(exc)}
-            return json_response(503, body, self._retry_after())
-        groups = len(self._settings.config.groups)
-        return json_response(200, {"status": "ok", "storage": "reachable", "groups": groups})
+            return False
+        return True
 
     def readiness_tick(self) -> None:
         """Timer: probe every account and apply what readiness decides; never raises."""
@@ -161,6 +198,9 @@ class HttpApi:
         log.info("readiness tick done: %s", outcomes)
 
     def _answer(self, exc: Exception) -> func.HttpResponse:
+        if isinstance(exc, StorageUnavailableError):
+            with self._health_lock:
+                self._health_at = -HEALTH_CACHE_SECONDS  # the next health check looks again
         return error_response(exc, self._settings.retry_after_seconds)
 
     def _authenticate(self, req: func.HttpRequest) -> func.HttpResponse | None:

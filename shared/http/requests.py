@@ -13,7 +13,7 @@ from shared.core.manual import ManualRequest
 DEFAULT_HISTORY_LIMIT = 50
 MAX_HISTORY_LIMIT = 1000
 MAX_PIN_MINUTES = 30 * 24 * 60
-_FAILOVER_FIELDS = {"group", "to", "reason", "pin", "pinMinutes", "pinUntil", "force", "actor"}
+_FAILOVER_FIELDS = {"group", "to", "reason", "pin", "pinMinutes", "pinUntil", "force"}
 _DIGITS = re.compile(r"[0-9]{1,7}")
 
 
@@ -31,14 +31,19 @@ def parse_limit(raw: str | None) -> int:
     return int(raw)
 
 
-def parse_failover_request(body: bytes, principal: str | None, now: datetime) -> ManualRequest:
-    """Validate a POST /api/failover body; every error names its field."""
+def parse_failover_request(body: bytes, actor: str, now: datetime) -> ManualRequest:
+    """Validate a POST /api/failover body for the operator `actor` (who signed in: never a
+    field of the body); every error names its field."""
     try:
         raw = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequestError(f"body is not valid JSON: {exc}") from exc
     if not isinstance(raw, dict):
         raise InvalidRequestError("body must be a JSON object")
+    if "actor" in raw:
+        raise InvalidRequestError(
+            "actor: not taken from the body; the actor is the operator who signed in"
+        )
     if unknown := sorted(set(raw) - _FAILOVER_FIELDS):
         raise InvalidRequestError(
             f"{unknown[0]}: unknown field (allowed: {', '.join(sorted(_FAILOVER_FIELDS))})"
@@ -54,7 +59,7 @@ def parse_failover_request(body: bytes, principal: str | None, now: datetime) ->
     return ManualRequest(
         group=_text(raw, "group") or "",
         reason=reason or "",
-        actor=_text(raw, "actor") or principal or "operator",
+        actor=actor,
         to=to,
         pin=pin,
         pin_expires=pin_expires,
