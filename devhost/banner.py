@@ -39,9 +39,9 @@ def banner(host: LocalFunctionsHost, storage: str, config: str, standin: list[st
             f"  Listening        {host.url}",
             "  Routes           "
             + (
-                "(function and admin keys enforced: LOCAL_FUNCTION_KEY, LOCAL_MASTER_KEY)"
+                "(keys enforced: LOCAL_FUNCTION_KEY(S), LOCAL_MASTER_KEY)"
                 if host.keys_enforced
-                else "(keys not enforced; set LOCAL_FUNCTION_KEY / LOCAL_MASTER_KEY to enforce)"
+                else "(keys not enforced; set LOCAL_FUNCTION_KEY(S) / LOCAL_MASTER_KEY to enforce)"
             ),
             *routes,
             *(["  Timers"] if timers else []),

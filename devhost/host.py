@@ -20,7 +20,7 @@ from devhost.app_settings import AppSettings
 from devhost.discovery import functions_of
 from devhost.hostjson import DEFAULT_ROUTE_PREFIX
 from devhost.http_handler import FunctionsHandler, ServedFunctions
-from devhost.keys import FUNCTION_KEY_SETTING, MASTER_KEY_SETTING, HostKeys
+from devhost.keys import FUNCTION_KEY_SETTING, FUNCTION_KEYS_SETTING, MASTER_KEY_SETTING, HostKeys
 from devhost.queue_functions import QueueFunction, queues_from_functions
 from devhost.queue_options import QueueOptions
 from devhost.queues import QueueListeners
@@ -75,7 +75,7 @@ class LocalFunctionsHost:
 
     @property
     def keys_enforced(self) -> bool:
-        """Whether LOCAL_FUNCTION_KEY or LOCAL_MASTER_KEY is set, so routes demand keys."""
+        """Whether any LOCAL_*_KEY(S) setting is set, so routes demand keys."""
         return self._keys.enforced
 
     @property
@@ -146,10 +146,16 @@ def _log_keys(keys: HostKeys) -> None:
     if not keys.enforced:
         return
     # Which keys are set, never their values.
+    named = ", ".join(
+        f"{function}: {'/'.join(sorted(names))}"
+        for function, names in sorted(keys.per_function.items())
+    )
     logger.info(
-        "function keys enforced: %s %s, %s %s",
+        "function keys enforced: %s %s, %s %s, %s %s",
         FUNCTION_KEY_SETTING,
         "set" if keys.function_key else "unset",
+        FUNCTION_KEYS_SETTING,
+        f"({named})" if named else "unset",
         MASTER_KEY_SETTING,
         "set" if keys.master_key else "unset",
     )

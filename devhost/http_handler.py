@@ -90,13 +90,14 @@ class FunctionsHandler(LocalHandler[ServedFunctions]):
         elif found.route is None:
             allow = ", ".join(sorted(found.allowed))
             self._send_error_json(405, f"{raw_path} allows {allow}", [("Allow", allow)])
-        elif self._admitted(found.route.auth_level, query):
+        elif self._admitted(found.route.auth_level, query, found.route.function_name):
             self._invoke(found.route, self._build_request(target, query, found, body))
 
-    def _admitted(self, level: func.AuthLevel, query: str) -> bool:
-        """True when the request's key opens this auth level; otherwise answers 401 itself."""
+    def _admitted(self, level: func.AuthLevel, query: str, function: str = "") -> bool:
+        """True when the request's key opens this auth level of `function`; otherwise answers
+        401 itself."""
         presented = presented_key(self.headers.get("x-functions-key"), query)
-        if self.context.keys.admit(level, presented):
+        if self.context.keys.admit(level, presented, function):
             return True
         self.reply(401, [], b"")  # like Azure: no body, nothing said about which key is wanted
         return False

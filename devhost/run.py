@@ -23,6 +23,7 @@ from devhost.azurite import Azurite, AzuriteError
 from devhost.banner import banner, standin_lines
 from devhost.host import LocalFunctionsHost
 from devhost.hostjson import read_route_prefix
+from devhost.keys import KeySettingError
 from devhost.paths import DEMO_CONFIG, HOST_JSON, REPO_ROOT
 from devhost.processes import die_with_parent, ignore_stop_signals, interrupt_on_stop_signals
 from devhost.queue_functions import QueueTriggerError
@@ -142,7 +143,7 @@ def _run(args: argparse.Namespace, cleanup: contextlib.ExitStack) -> int:
             setting_defaults=LOCAL_SETTING_DEFAULTS,
             queue_options=read_queue_options(HOST_JSON),
         )
-    except (TimerScheduleError, QueueTriggerError, QueueOptionsError) as exc:
+    except (TimerScheduleError, QueueTriggerError, QueueOptionsError, KeySettingError) as exc:
         print(f"{type(exc).__name__}: {exc}", file=sys.stderr)
         return EXIT_APP_FAILED
     except OSError as exc:

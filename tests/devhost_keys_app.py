@@ -14,6 +14,13 @@ def work(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse("work done")
 
 
+@app.function_name("report")
+@app.route(route="report", methods=["GET"])
+def report(req: func.HttpRequest) -> func.HttpResponse:
+    """A second function-level route, so a key of one function can be tried on another."""
+    return func.HttpResponse("reported")
+
+
 @app.function_name("operate")
 @app.route(route="operate", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
 def operate(req: func.HttpRequest) -> func.HttpResponse:

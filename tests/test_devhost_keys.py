@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import http.client
+import json
 import logging
 from collections.abc import Callable, Iterator
 
 import pytest
 
 from devhost.host import LocalFunctionsHost
+from devhost.keys import KeySettingError
 from tests import devhost_keys_app as sample
 
 FUNCTION_KEY = "fk-local-0b5e2c7a91d4"
@@ -184,3 +186,54 @@ def test_keys_never_reach_the_log(serve: Serve, caplog: pytest.LogCaptureFixture
         MASTER_KEY in caplog.text,
         "GET /api/work 401" in caplog.text,
     )
+
+
+WORK_KEY = "wk-local-5d0c9e3b7a21"
+PER_FUNCTION = {
+    "LOCAL_FUNCTION_KEYS": json.dumps({"work": {"readers": WORK_KEY}}),
+    "LOCAL_MASTER_KEY": MASTER_KEY,
+}
+
+
+def test_a_key_of_one_function_opens_that_function_only(serve: Serve) -> None:
+    """As in Azure: a function key opens its own function, never another one or an admin
+    route; the master key still opens everything."""
+    port = serve(PER_FUNCTION)
+
+    statuses = {
+        "own function": call(port, "GET", "/api/work", key(WORK_KEY))[0],
+        "other function": call(port, "GET", "/api/report", key(WORK_KEY))[0],
+        "admin route": call(port, "POST", "/api/operate", key(WORK_KEY))[0],
+        "run a timer": call(port, "POST", "/admin/functions/nightly", key(WORK_KEY))[0],
+        "other function, master": call(port, "GET", "/api/report", key(MASTER_KEY))[0],
+        "other function, no key": call(port, "GET", "/api/report")[0],
+    }
+
+    assert {
+        "own function": 200,
+        "other function": 401,
+        "admin route": 401,
+        "run a timer": 401,
+        "other function, master": 200,
+        "other function, no key": 401,
+    } == statuses
+
+
+@pytest.mark.parametrize(
+    ("raw", "named"),
+    [
+        ("{not json", "is not JSON"),
+        ('["work"]', "must look like"),
+        ('{"work": "k"}', "'work' has no keys"),
+        ('{"work": {}}', "'work' has no keys"),
+        ('{"work": {"readers": " "}}', "key 'readers' of 'work' is empty"),
+        ('{"work": {"readers": 7}}', "key 'readers' of 'work' is empty"),
+    ],
+)
+def test_a_malformed_per_function_key_setting_stops_the_host_naming_it(
+    raw: str, named: str
+) -> None:
+    with pytest.raises(KeySettingError, match="LOCAL_FUNCTION_KEYS") as caught:
+        LocalFunctionsHost(sample.app, port=0, environ={"LOCAL_FUNCTION_KEYS": raw})
+
+    assert named in str(caught.value)
