@@ -51,7 +51,7 @@ def build_api(env: Mapping[str, str] | None = None) -> HttpApi:
         settings.storage.describe(),
     )
     operators = OperatorAuthenticator.from_settings(settings)
-    log.info("operators are identified by %s", operators.describe())
+    log.info("operators: %s", operators.describe())
     return HttpApi(
         settings,
         _once(lambda: build_controller(settings)),

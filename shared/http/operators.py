@@ -94,10 +94,12 @@ class OperatorAuthenticator:
     def describe(self) -> str:
         """The mode, for the start-up log."""
         return {
-            "entra": "Microsoft Entra ID tokens with the Failover.Operator role",
-            "app-service": "App Service Authentication with the Failover.Operator role",
-            "local": "nobody (local development: every operator is unauthenticated)",
-        }.get(self.mode, "not configured (only break-glass with the master key)")
+            "entra": "identified by Microsoft Entra ID tokens with the Failover.Operator role",
+            "app-service": "identified by App Service Authentication with the Failover.Operator "
+            "role",
+            "local": "not identified (OPERATOR_AUTH=local, development only: anyone may move "
+            "groups, recorded as developer (local, unauthenticated))",
+        }.get(self.mode, "not configured: POST /api/failover answers 401, break-glass only")
 
 
 def _actor(claims: Mapping[str, Any]) -> str:
