@@ -14,6 +14,7 @@ incident: Azurite scans the whole table for every query, so the table's size mat
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -29,9 +30,9 @@ from requests.adapters import HTTPAdapter
 
 from bench.fanout import QUEUE_INSTANCES
 from bench.floor_rows import QUERY, SECONDARY, move, partition, query_parameters
-from bench.incident import active_rows, partition_sizes
+from bench.incident import active_rows, other_share, partition_sizes
 from bench.results import Figure
-from bench.stack import BenchError, azurite_cpu, many
+from bench.stack import BenchError, azurite_cpu, machine_cpu_seconds, many
 from bench.stats import summary
 from devhost.azurite import Azurite
 from shared.app.parallel import GROUP_WORKERS  # the app's threads per process: the one number
@@ -78,11 +79,12 @@ def floor(azurite: Azurite, groups: int, fanout: Figure | None) -> list[Figure]:
         worker.start()
     try:
         ready.wait(SETUP_LIMIT_S)
-        cpu_before = azurite_cpu(azurite)
+        cpu_before = (azurite_cpu(azurite), machine_cpu_seconds())
         started = time.monotonic()
         go.set()
         done = [results.get(timeout=SETUP_LIMIT_S) for _ in workers]
-        azurite_used = azurite_cpu(azurite) - cpu_before
+        azurite_used = azurite_cpu(azurite) - cpu_before[0]
+        machine = machine_cpu_seconds() - cpu_before[1]
     except Exception as exc:
         failed = [r.error for r in _drain(results) if r.error]
         raise BenchError(f"the floor did not run: {failed or exc!r}") from exc
@@ -96,6 +98,7 @@ def floor(azurite: Azurite, groups: int, fanout: Figure | None) -> list[Figure]:
     sizes = partition_sizes(table, names[0])
     table.close()
     seconds = max(r.finished for r in done) - started
+    other = machine - azurite_used - sum(r.cpu_s for r in done)
     detail = {
         "groups": groups,
         "processes": PROCESSES,
@@ -104,6 +107,9 @@ def floor(azurite: Azurite, groups: int, fanout: Figure | None) -> list[Figure]:
         "finished_s": [round(r.finished - started, 3) for r in done],
         "client_cpu_s": round(sum(r.cpu_s for r in done), 2),
         "azurite_cpu_s": round(azurite_used, 2),
+        "other_cpu_s": round(other, 2),
+        "other_cpu_share": round(other_share(other, seconds), 3),
+        "load_average_1m": round(os.getloadavg()[0], 2),
         "query_ms": summary([s for r in done for s in r.query_s], 1000),
         "transaction_ms": summary([s for r in done for s in r.transaction_s], 1000),
         "entity_bytes": sizes,
@@ -134,6 +140,8 @@ def _ratio(fanout: Figure | None, floor_s: float, floor: dict[str, object]) -> F
                 "app_azurite": app.get("azurite_cpu_s"),
                 "floor_client": floor["client_cpu_s"],
                 "floor_azurite": floor["azurite_cpu_s"],
+                "app_other": app.get("other_cpu_s"),
+                "floor_other": floor["other_cpu_s"],
             },
         },
     )

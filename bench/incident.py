@@ -10,6 +10,7 @@ secondary and takes the last one's write time, Azurite's own `Timestamp`.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -22,7 +23,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.data.tables import TableClient
 from vi_failover_client.alerts import service_health_alert
 
-from bench.stack import BenchError, Stack, azurite_cpu, tree_cpu_seconds
+from bench.stack import BenchError, Stack, azurite_cpu, machine_cpu_seconds, tree_cpu_seconds
 from devhost.azurite import Azurite
 
 ANSWER_LIMIT_S = 10.0  # the action group waits about 10 s for an answer
@@ -96,6 +97,8 @@ class IncidentRun:
     window_s: float  # first delivery sent → the log showed every group moved (or time ran out)
     host_cpu_s: float
     azurite_cpu_s: float
+    other_cpu_s: float  # everything else on the machine meanwhile, the bench's process included
+    load_average_1m: float  # when every group had moved
     log: dict[str, object]
 
     def detail(self) -> dict[str, object]:
@@ -108,6 +111,9 @@ class IncidentRun:
             "window_s": round(self.window_s, 2),
             "host_cpu_s": round(self.host_cpu_s, 2),
             "azurite_cpu_s": round(self.azurite_cpu_s, 2),
+            "other_cpu_s": round(self.other_cpu_s, 2),
+            "other_cpu_share": round(other_share(self.other_cpu_s, self.window_s), 3),
+            "load_average_1m": round(self.load_average_1m, 2),
             **self.log,
         }
 
@@ -121,13 +127,14 @@ def deliver_incident(
     alert = service_health_alert(regions=[REGION], now=datetime.now(UTC), tracking_id=tracking_id)
     sender = ActionGroup(stack.url, alert)
     _, logged = stack.log_from(0)
-    cpu_before = (tree_cpu_seconds(stack.pid), azurite_cpu(azurite))
+    cpu_before = (tree_cpu_seconds(stack.pid), azurite_cpu(azurite), machine_cpu_seconds())
     sent_at = time.time()
     sender.start()
     log, logged = _wait_logged_moves(stack, logged, groups, sent_at + limit_s)
     window = time.time() - sent_at
     host_cpu = tree_cpu_seconds(stack.pid) - cpu_before[0]
     azurite_used = azurite_cpu(azurite) - cpu_before[1]
+    machine = machine_cpu_seconds() - cpu_before[2]
     sender.stop()
     moved, last_write = moved_rows(table)
     late = sender.deliver()
@@ -143,8 +150,15 @@ def deliver_incident(
         window_s=window,
         host_cpu_s=host_cpu,
         azurite_cpu_s=azurite_used,
+        other_cpu_s=machine - host_cpu - azurite_used,
+        load_average_1m=os.getloadavg()[0],
         log=_from_log(log, sent_at),
     )
+
+
+def other_share(cpu_s: float, window_s: float) -> float:
+    """The share of the machine's CPU that `cpu_s` took over `window_s`."""
+    return max(0.0, cpu_s) / (window_s * (os.cpu_count() or 1)) if window_s > 0 else 0.0
 
 
 def moved_rows(table: TableClient) -> tuple[int, float | None]:

@@ -91,7 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     duration = time.perf_counter() - clock
     print()
     print(table(figures))
-    print(f"\n{ratios(figures)} (load average {os.getloadavg()[0]:.2f})")
+    print(f"\n{ratios(figures)}")
     missed = [f for f in figures if f.status == "MISSED"]
     options = {"quick": args.quick, "fanout": groups, "counts": counts.__dict__}
     write(args.output, figures, options=options, started=started.isoformat(), duration=duration)
@@ -149,13 +149,31 @@ def _find(figures: Sequence[Figure], key: str) -> Figure:
 
 
 def ratios(figures: Sequence[Figure]) -> str:
-    """The fan-out's ratios in one line: on a shared machine its seconds alone mislead."""
+    """The fan-out's ratios, and how much of the machine other work took meanwhile: on a shared
+    machine the seconds alone mislead, and a ratio only where the load held steady."""
     shown = [
         f"{f.title} {show(f.value, f.unit)} ({f.goal_text}: {f.status})"
         for f in figures
         if f.key in ("fanout.ratio_to_floor", "coldstart.fanout.ratio_to_warm")
     ]
-    return "Fan-out ratios, measured in the same run: " + "; ".join(shown)
+    shares = [
+        f"{f.detail['other_cpu_share']:.0%} during the {name}"
+        for key, name in _MEASURED
+        for f in figures
+        if f.key == key and f.detail.get("other_cpu_share") is not None
+    ]
+    return (
+        f"Fan-out ratios, measured in the same run: {'; '.join(shown)}.\n"
+        f"Other work's share of the machine's CPU: {', '.join(shares)} "
+        f"(load average {os.getloadavg()[0]:.2f})."
+    )
+
+
+_MEASURED = (
+    ("fanout.all_moved_s", "fan-out"),
+    ("fanout.floor_s", "floor"),
+    ("coldstart.fanout.all_moved_s", "cold fan-out"),
+)
 
 
 def _step(name: str, measure: Callable[[], list[Figure]]) -> list[Figure]:

@@ -125,6 +125,14 @@ def tree_cpu_seconds(pid: int) -> float:
     return cpu_seconds(pid) + sum(cpu_seconds(child) for child in children)
 
 
+def machine_cpu_seconds() -> float:
+    """CPU time all processes on the machine have used so far, and time the hypervisor gave
+    to others (steal): with the stack's own, it says what other work took (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields)
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 def azurite_cpu(azurite: Azurite) -> float:
     """CPU time Azurite has used so far."""
     if azurite.pid is None:
