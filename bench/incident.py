@@ -222,6 +222,7 @@ def _from_log(log: str, sent_at: float) -> dict[str, object]:
         "first_batch_started_s": round(min(started), 3) if started else None,
         # The host's own consumer logs as `devhost.queues`, each extra one with its pid.
         "consumers": consumers,
+        "warnings": _warnings(log),
     }
 
 
@@ -229,6 +230,19 @@ def _from_log(log: str, sent_at: float) -> dict[str, object]:
 _STAMP = r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}) INFO "
 _BATCH_STARTED = re.compile(_STAMP + r"(\S+): Executing 'Functions\.fanout'", re.MULTILINE)
 _BATCH_DONE = re.compile(_STAMP + r"(\S+): Executed 'Functions\.fanout' \(Succeeded", re.MULTILINE)
+_WARNING = re.compile(r"^\S+ \S+ (WARNING|ERROR) (\S+?)(?:\[\d+\])?: (.*)$", re.MULTILINE)
+_WARNINGS_KEPT = 10
+_NUMBER = re.compile(r"\d+")
+
+
+def _warnings(log: str) -> dict[str, int]:
+    """How often the host logged each kind of warning or error, the most frequent first; every
+    number reads #, so the lines of one kind (one per group, say) count together."""
+    kinds = Counter(
+        f"{level} {logger}: {_NUMBER.sub('#', message)}"[:200]
+        for level, logger, message in _WARNING.findall(log)
+    )
+    return dict(kinds.most_common(_WARNINGS_KEPT))
 
 
 def _epoch(stamp: str) -> float:
