@@ -8,6 +8,7 @@ misbehaved, so a figure could not be measured at all.
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import tempfile
@@ -19,10 +20,12 @@ from pathlib import Path
 from types import FrameType
 
 from bench.alerting import WARM_UP, alert_latency
+from bench.cold_fanout import cold_fanout
 from bench.coldstart import cold_start
 from bench.fanout import fanout
+from bench.floor import floor
 from bench.reads import client_reads, read_path
-from bench.results import ROOT, Figure, table, write
+from bench.results import ROOT, Figure, show, table, write
 from bench.stack import BenchError, Stack, many, pair
 from bench.visible import time_to_visible
 from devhost.azurite import Azurite, AzuriteError
@@ -88,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     duration = time.perf_counter() - clock
     print()
     print(table(figures))
+    print(f"\n{ratios(figures)}")
     missed = [f for f in figures if f.status == "MISSED"]
     options = {"quick": args.quick, "fanout": groups, "counts": counts.__dict__}
     write(args.output, figures, options=options, started=started.isoformat(), duration=duration)
@@ -127,9 +131,49 @@ def measure(counts: Counts, fanout_groups: int) -> list[Figure]:
             ]
             for name, step in steps:
                 figures += _step(name, step)
-        figures += _step("fan-out", lambda: fanout(azurite, work, fanout_groups))
+        warm = _step("fan-out", lambda: fanout(azurite, work, fanout_groups))
+        moved = _find(warm, "fanout.all_moved_s")
+        # Right after the fan-out, on the same Azurite; shown beside it, with the ratio.
+        figures += [
+            moved,
+            *_step("fan-out floor", lambda: floor(azurite, fanout_groups, moved)),
+            *[f for f in warm if f is not moved],
+        ]
+        figures += _step("cold fan-out", lambda: cold_fanout(azurite, work, fanout_groups, moved))
     figures += _step("cold start", lambda: cold_start(counts.imports))
     return figures
+
+
+def _find(figures: Sequence[Figure], key: str) -> Figure:
+    return next(f for f in figures if f.key == key)
+
+
+def ratios(figures: Sequence[Figure]) -> str:
+    """The fan-out's ratios, and how much of the machine other work took meanwhile: on a shared
+    machine the seconds alone mislead, and a ratio only where the load held steady."""
+    shown = [
+        f"{f.title} {show(f.value, f.unit)} ({f.goal_text}: {f.status})"
+        for f in figures
+        if f.key in ("fanout.ratio_to_floor", "coldstart.fanout.ratio_to_warm")
+    ]
+    shares = [
+        f"{f.detail['other_cpu_share']:.0%} during the {name}"
+        for key, name in _MEASURED
+        for f in figures
+        if f.key == key and f.detail.get("other_cpu_share") is not None
+    ]
+    return (
+        f"Fan-out ratios, measured in the same run: {'; '.join(shown)}.\n"
+        f"Other work's share of the machine's CPU: {', '.join(shares)} "
+        f"(load average {os.getloadavg()[0]:.2f})."
+    )
+
+
+_MEASURED = (
+    ("fanout.all_moved_s", "fan-out"),
+    ("fanout.floor_s", "floor"),
+    ("coldstart.fanout.all_moved_s", "cold fan-out"),
+)
 
 
 def _step(name: str, measure: Callable[[], list[Figure]]) -> list[Figure]:

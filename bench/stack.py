@@ -88,6 +88,14 @@ class Stack(HostProcess):
         service = TableServiceClient.from_connection_string(self._azurite.connection_string)
         return service.get_table_client(self.table_name)
 
+    def log_from(self, offset: int) -> tuple[str, int]:
+        """The whole lines the host has written from byte `offset` on, and the offset after
+        them. `pread` leaves the file's position alone: the host's writes share it."""
+        fd = self._output.fileno()
+        data = os.pread(fd, max(0, os.fstat(fd).st_size - offset), offset)
+        end = data.rfind(b"\n") + 1
+        return data[:end].decode(errors="replace"), offset + end
+
     def seed(self, group: str) -> None:
         """Make the app write the group's entity now, not inside a measurement: a group is
         written by its first change, here a pin and an unpin."""
@@ -115,6 +123,21 @@ def tree_cpu_seconds(pid: int) -> float:
             except (OSError, IndexError):
                 continue  # ended meanwhile
     return cpu_seconds(pid) + sum(cpu_seconds(child) for child in children)
+
+
+def machine_cpu_seconds() -> float:
+    """CPU time all processes on the machine have used so far, and time the hypervisor gave
+    to others (steal): with the stack's own, it says what other work took (/proc/stat)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(f) for f in fields)
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def azurite_cpu(azurite: Azurite) -> float:
+    """CPU time Azurite has used so far."""
+    if azurite.pid is None:
+        raise BenchError("Azurite is not running")
+    return tree_cpu_seconds(azurite.pid)
 
 
 def _stat(pid: int) -> list[str]:

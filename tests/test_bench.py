@@ -6,6 +6,9 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FIGURES = {
@@ -30,8 +33,24 @@ FIGURES = {
     "fanout.all_moved_s",
     "fanout.first_answer_s",
     "fanout.late_retry_s",
+    "fanout.floor_s",
+    "fanout.ratio_to_floor",
+    "coldstart.fanout.first_answer_s",
+    "coldstart.fanout.all_moved_s",
+    "coldstart.fanout.ratio_to_warm",
     "coldstart.import_ms",
     "coldstart.network_events",
+}
+# Figures whose goal is part of what they report.
+GOALS = {
+    "fanout.all_moved_s",
+    "fanout.ratio_to_floor",
+    "coldstart.fanout.first_answer_s",
+    "coldstart.fanout.all_moved_s",
+    "coldstart.fanout.ratio_to_warm",
+    "visible.p99_s",
+    "client.cached_us",
+    "read.ratio_p50",
 }
 
 
@@ -66,6 +85,21 @@ def test_a_quick_bench_run_writes_every_figure_with_its_goal(tmp_path: Path) -> 
         assert isinstance(figure["value"], float | int), key
     missed = [k for k, f in figures.items() if f["status"] == "MISSED"]
     assert sorted(missed) == sorted(results["missed"])
-    for key in ("fanout.all_moved_s", "visible.p99_s", "client.cached_us", "read.ratio_p50"):
+    for key in GOALS:
         assert figures[key]["goal"] is not None, key
     assert 50 == figures["fanout.all_moved_s"]["detail"]["moved"]
+    assert 50 == figures["coldstart.fanout.all_moved_s"]["detail"]["moved"]
+    assert (50, 2, 16) == tuple(
+        figures["fanout.floor_s"]["detail"][k] for k in ("groups", "processes", "threads_each")
+    )
+    assert 200 == figures["coldstart.fanout.first_answer_s"]["detail"]["status"]
+    assert _quotient(figures, "fanout.all_moved_s", "fanout.floor_s") == pytest.approx(
+        figures["fanout.ratio_to_floor"]["value"], rel=1e-3
+    )
+    assert _quotient(figures, "coldstart.fanout.all_moved_s", "fanout.all_moved_s") == (
+        pytest.approx(figures["coldstart.fanout.ratio_to_warm"]["value"], rel=1e-3)
+    )
+
+
+def _quotient(figures: dict[str, dict[str, Any]], top: str, bottom: str) -> float:
+    return float(figures[top]["value"]) / float(figures[bottom]["value"])
