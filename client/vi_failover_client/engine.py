@@ -248,8 +248,8 @@ class Engine:
             return
         if best is not None:
             self._report(refused)  # late refusals after a caller took the value: loud, not fatal
-            self._finish_check(best.account, None, self._next(best.max_age), live=True)
             self._save(best.account)
+            self._finish_check(best.account, None, self._next(best.max_age), live=True)
             return
         failures = [(s.label, s.error or "") for s in self._states]
         if self._file is not None:

@@ -214,7 +214,7 @@ def _error_code(response: requests.Response) -> str | None:
 
 def _error_message(response: requests.Response) -> str:
     message = response.json().get("message")
-    return f"unknown group: {message}" if isinstance(message, str) else "unknown group"
+    return message if isinstance(message, str) and message else "unknown group"
 
 
 class LastKnownGoodFile:
