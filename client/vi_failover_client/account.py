@@ -149,14 +149,9 @@ def account_from_entity(
     )
 
 
-def to_last_known_good(
-    account: ActiveAccount, *, writer: str, requested_group: str | None
-) -> dict[str, object]:
-    """The last-known-good file's JSON: the endpoint's body, where and when it was read, and
-    which source (`writer`, an identity without secrets) and requested group wrote it."""
+def account_view(account: ActiveAccount) -> dict[str, object]:
+    """The account as `GET /api/active-account` answers it."""
     return {
-        "format": LAST_KNOWN_GOOD_FORMAT,
-        "writer": {"source": writer, "group": requested_group},
         "group": account.group,
         "account": {
             "name": account.name,
@@ -169,6 +164,18 @@ def to_last_known_good(
         "reason": account.reason,
         "version": account.version,
         "pinned": account.pinned,
+    }
+
+
+def to_last_known_good(
+    account: ActiveAccount, *, writer: str, requested_group: str | None
+) -> dict[str, object]:
+    """The last-known-good file's JSON: the endpoint's body, where and when it was read, and
+    which source (`writer`, an identity without secrets) and requested group wrote it."""
+    return {
+        "format": LAST_KNOWN_GOOD_FORMAT,
+        "writer": {"source": writer, "group": requested_group},
+        **account_view(account),
         "source": account.source,
         "fetchedAt": account.fetched_at.isoformat(),
         "etag": account.etag,
