@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench.alerting import WARM_UP, alert_latency
+from bench.client_hung import client_hung
 from bench.coldstart import cold_start
 from bench.fanout import fanout
 from bench.reads import client_reads, read_path
@@ -128,6 +129,7 @@ def measure(counts: Counts, fanout_groups: int) -> list[Figure]:
             for name, step in steps:
                 figures += _step(name, step)
         figures += _step("fan-out", lambda: fanout(azurite, work, fanout_groups))
+    figures += _step("client, sources hung", lambda: client_hung(counts.cached_calls // 50))
     figures += _step("cold start", lambda: cold_start(counts.imports))
     return figures
 

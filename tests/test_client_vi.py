@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import requests
+from azure.data.tables import TableClient
 from vi_failover_client import (
     AccessTokenError,
     AccessTokens,
@@ -22,11 +23,13 @@ from vi_failover_client import (
     InsecureURLError,
     InvalidAccountError,
     UnknownAccountError,
+    VideoLocations,
     access_token,
     data_plane_url,
 )
 from vi_failover_client.vi import token_expiry
 
+from devhost.azurite import Azurite
 from devhost.standin import AzureStandIn
 from tests.activeaccount_server import ActiveAccountServer, view
 from tests.clientkit import StaticCredential, westus
@@ -270,3 +273,37 @@ def test_without_the_config_the_client_knows_the_accounts_the_flag_named() -> No
         known = client.accounts()
 
     assert ["contoso-westus"] == [a.name for a in known]
+
+
+# --- VideoLocations ----------------------------------------------------------------------------
+
+
+def test_video_locations_remember_and_locate_each_videos_account(
+    azurite: Azurite, table_name: str
+) -> None:
+    """remember() then locate() gives the ref back; a later remember replaces it; unknown: None."""
+    east, west = demo_accounts()
+    locations = VideoLocations.from_connection_string(azurite.connection_string, table_name)
+
+    locations.remember("5f0c2b91d4", west)
+    first = locations.locate("5f0c2b91d4")
+    locations.remember("5f0c2b91d4", east)
+    replaced = locations.locate("5f0c2b91d4")
+    unknown = locations.locate("0000000000")
+    with pytest.raises(ValueError, match="video_id"):
+        locations.locate("a/b")
+    locations.close()
+
+    assert (west, east, None) == (first, replaced, unknown)
+
+
+def test_a_tampered_video_location_is_refused(azurite: Azurite, table_name: str) -> None:
+    """A stored resourceId that is not a VI account's raises instead of reaching a URL."""
+    locations = VideoLocations.from_connection_string(azurite.connection_string, table_name)
+    locations.remember("5f0c2b91d4", demo_accounts()[0])
+    table = TableClient.from_connection_string(azurite.connection_string, table_name)
+    table.update_entity({"PartitionKey": "video", "RowKey": "5f0c2b91d4", "resourceId": ".evil/x"})
+
+    with pytest.raises(InvalidAccountError):
+        locations.locate("5f0c2b91d4")
+    locations.close()

@@ -9,6 +9,7 @@ from vi_failover_client.account import (
 )
 from vi_failover_client.client import ActiveAccountClient, UnknownAccountError
 from vi_failover_client.credentials import MissingExtraError
+from vi_failover_client.locations import VideoLocations
 from vi_failover_client.refresh import ClientStatus, Problem, SourceState
 from vi_failover_client.refs import AccountRef, InvalidAccountError
 from vi_failover_client.settings import Secret, Settings
@@ -36,6 +37,7 @@ __all__ = [
     "TableSource",
     "UnknownAccountError",
     "UnknownGroupError",
+    "VideoLocations",
     "access_token",
     "data_plane_url",
 ]

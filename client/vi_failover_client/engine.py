@@ -233,6 +233,8 @@ class Engine:
         self._settle_check(newest([reads[i] for i in sorted(reads)]))
 
     def _settle_check(self, best: Read | None) -> None:
+        if self._closed:  # closing cut the check short: nothing to conclude or log
+            return
         refused = problems(self._states)
         with self._cond:
             accepted = self._accepted
@@ -316,7 +318,8 @@ class Engine:
                 self._unknown_group(outcome, index)
                 return
             self._report(problems([self._states[index]]))
-        self._all_failed()
+        if not self._closed:
+            self._all_failed()
 
     # --- outcomes ----------------------------------------------------------------------------
 
