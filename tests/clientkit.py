@@ -8,6 +8,7 @@ from typing import Any
 
 from azure.core.credentials import AccessToken, AzureNamedKeyCredential
 from vi_failover_client import ActiveAccount, TableSource
+from vi_failover_client.account import account_view
 
 from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite, free_port
 from tests.activeaccount_server import view
@@ -53,20 +54,7 @@ class StaticCredential:
 
 def as_view(account: ActiveAccount) -> dict[str, object]:
     """The account as the endpoint's JSON body, to compare with what the app serves."""
-    return {
-        "group": account.group,
-        "account": {
-            "name": account.name,
-            "accountId": account.account_id,
-            "location": account.location,
-            "resourceId": account.resource_id,
-        },
-        "role": account.role,
-        "since": account.since.isoformat(),
-        "reason": account.reason,
-        "version": account.version,
-        "pinned": account.pinned,
-    }
+    return account_view(account)
 
 
 def dead_url() -> str:

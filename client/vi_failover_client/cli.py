@@ -101,8 +101,8 @@ def cmd_read(api: Api, args: argparse.Namespace, out: Output) -> int:
             groups = [g for g in body.get("groups") or [] if g.get("group") == group]
             if not groups:
                 known = ", ".join(str(g.get("group")) for g in body.get("groups") or [])
-                message = f"unknown group {group!r}; configured: {known}"
-                raise CliError(EXIT_NOT_FOUND, f"UnknownGroup: {message}", code="UnknownGroup")
+                message = f"UnknownGroup: unknown group {group!r}; configured: {known}"
+                raise CliError(EXIT_NOT_FOUND, message, code="UnknownGroup")
             body = {**body, "groups": groups}
         return _show(out, args, body, view.status_lines(body, out))
     if args.command == "active":
@@ -419,6 +419,9 @@ def main(argv: Sequence[str] | None = None, *, credential: TokenCredential | Non
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `| head`: the reader has all it wants
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the exit flush
+        return EXIT_OK
 
 
 def _api(args: argparse.Namespace, credential: TokenCredential | None) -> Api:

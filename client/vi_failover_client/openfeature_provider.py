@@ -19,11 +19,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Self, TypeVar
 
-from openfeature.evaluation_context import EvaluationContext
-from openfeature.event import ProviderEventDetails
-from openfeature.exception import ErrorCode, ProviderFatalError, ProviderNotReadyError
-from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType, Reason
-from openfeature.provider import AbstractProvider, Metadata
+try:
+    from openfeature.evaluation_context import EvaluationContext
+    from openfeature.event import ProviderEventDetails
+    from openfeature.exception import ErrorCode, ProviderFatalError, ProviderNotReadyError
+    from openfeature.flag_evaluation import FlagResolutionDetails, FlagValueType, Reason
+    from openfeature.provider import AbstractProvider, Metadata
+except ImportError as missing:  # without the openfeature extra
+    extra = 'pip install "vi-failover-client[openfeature]"'
+    raise ImportError(f"the OpenFeature provider needs openfeature-sdk: {extra}") from missing
 
 from vi_failover_client.account import (
     ActiveAccount,
