@@ -64,13 +64,11 @@ def client_hung(calls: int) -> list[Figure]:
             endpoints=[url],
             table=table,
             ttl=1.0,
-            timeout=30,
-            refresh_deadline=60,
-            ready_timeout=10,
+            timeout=0.5,
+            refresh_deadline=1.0,  # outlasts the measurement: the refresh stays in flight
             clock=clock,
         )
-        client.refresh(timeout=None)  # the check: the endpoint answers, the table never does
-        client.get()
+        client.wait_until_ready(10)  # the check: the endpoint answers, the table never does
         hang.set()
         clock.now += 2.0  # past the TTL: every get() finds the value due and starts a refresh
         samples = _read_in_threads(client, calls)
