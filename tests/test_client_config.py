@@ -325,7 +325,8 @@ def test_secrets_stay_out_of_reprs_errors_and_logs(
     ("kwargs", "message"),
     [
         pytest.param({"table": dead_table()}, "group", id="table without group"),
-        pytest.param({}, "at least one source", id="no source"),
+        pytest.param({}, "at least one live source", id="no source"),
+        pytest.param({"last_known_good": "f.json"}, "live source", id="only a file"),
         pytest.param({"endpoints": "http://x/api"}, "list of base URLs", id="one string"),
         pytest.param({"endpoints": ["http://x/api"], "ttl": -1}, "ttl", id="negative ttl"),
         pytest.param({"endpoints": ["ftp://x/api"]}, "give the API base", id="not http"),

@@ -264,15 +264,18 @@ def test_the_client_knows_every_account_of_its_group_from_the_apps_config() -> N
 
 
 def test_without_the_config_the_client_knows_the_accounts_the_flag_named() -> None:
-    """With no accounts given, accounts() holds the active one, which the flag describes."""
+    """With no accounts given, accounts() holds every account the flag has named so far."""
     with (
         ActiveAccountServer(view("contoso-westus", 2)) as endpoint,
         ActiveAccountClient(group="default", endpoints=[endpoint.url]) as client,
     ):
         client.get()
-        known = client.accounts()
+        before = [a.name for a in client.accounts()]
+        endpoint.serve(view("contoso-eastus", 3))
+        client.refresh()
+        after = [a.name for a in client.accounts()]
 
-    assert ["contoso-westus"] == [a.name for a in known]
+    assert (["contoso-westus"], ["contoso-westus", "contoso-eastus"]) == (before, after)
 
 
 # --- VideoLocations ----------------------------------------------------------------------------

@@ -71,8 +71,9 @@ class ActiveAccountClient:
             raise TypeError("endpoints: give a list of base URLs, not one string")
         if table is not None and group is None:
             raise ValueError("group: reading the table needs the group name (its PartitionKey)")
-        if not endpoints and table is None and last_known_good is None:
-            raise ValueError("give at least one source: endpoints, table or last_known_good")
+        if not endpoints and table is None:
+            # The file only backs live sources up: it is used only if one of them wrote it.
+            raise ValueError("give at least one live source: endpoints or table")
         if ttl < 0 or max_staleness < 0 or min(timeout, refresh_deadline, ready_timeout) <= 0:
             raise ValueError(
                 "ttl and max_staleness must be >= 0; timeout, refresh_deadline and "
@@ -180,11 +181,11 @@ class ActiveAccountClient:
         """Every account of the group the client knows: those it was given (`accounts=`, in
         priority order), then any other the flag has named."""
         known = list(self._configured)
-        served = self._engine.served
-        if served is not None and all(a.name != served.fresh.name for a in known):
-            # A flag without ids (or with bad ones) refers to nothing reachable.
-            with contextlib.suppress(InvalidAccountError):
-                known.append(served.fresh.ref)
+        for named in list(self._engine.named.values()):
+            if all(a.name != named.name for a in known):
+                # A flag without ids (or with bad ones) refers to nothing reachable.
+                with contextlib.suppress(InvalidAccountError):
+                    known.append(named.ref)
         return tuple(known)
 
     def account(self, name: str) -> AccountRef:

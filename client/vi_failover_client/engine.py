@@ -90,6 +90,7 @@ class Engine:
         self._cond = threading.Condition()
         self._wake = threading.Event()
         self.served: _Served | None = None  # read lock-free by get()
+        self.named: dict[str, ActiveAccount] = {}
         self._held: ActiveAccount | None = None
         self._confirmed_at = float("-inf")
         self._due = clock()
@@ -413,6 +414,7 @@ class Engine:
         if live:
             self._confirmed_at = self._clock()
         self._held = account
+        self.named[account.name] = account  # every account the flag has named, for accounts()
         stale_at = self._confirmed_at + self._t.max_staleness
         self.served = _Served(account, replace(account, stale=True), self._due, stale_at)
 
