@@ -145,6 +145,7 @@ def test_fallback_goes_endpoint_table_primary_secondary_held_value_then_file(
         client.close()
         with client_of(dead_url(), **options) as restarted:
             from_file = restarted.get()
+            file_age = restarted.status().age_seconds
 
     assert [
         ("table:primary", False),
@@ -153,7 +154,7 @@ def test_fallback_goes_endpoint_table_primary_secondary_held_value_then_file(
         ("table:secondary", True),
     ] == [(r.source, r.stale) for r in reads]
     assert {("contoso-westus", 2)} == {(r.name, r.version) for r in reads}
-    assert ("last-known-good", True) == (from_file.source, from_file.stale)
+    assert ("last-known-good", True, None) == (from_file.source, from_file.stale, file_age)
     assert as_view(reads[1]) == as_view(from_file)
     assert reads[1].fetched_at == from_file.fetched_at
 
@@ -565,19 +566,30 @@ def test_wait_until_ready_with_every_source_hung_raises_at_its_deadline(
 def test_a_hung_source_at_start_holds_the_first_value_only_until_the_deadline(
     endpoint: ActiveAccountServer,
 ) -> None:
-    """With one endpoint hung and one answering, the first get() returns at ready_timeout."""
-    gate = threading.Event()
+    """With one endpoint hung and one answering, the first get() returns at ready_timeout;
+    on_change hears of that first value once the check has ended."""
+    gate, announced = threading.Event(), threading.Event()
+    changes: list[tuple[str, ActiveAccount | None]] = []
+
+    def on_change(new: ActiveAccount, old: ActiveAccount | None) -> None:
+        changes.append((new.name, old))
+        announced.set()
+
     endpoint.serve(gate=gate)
     with ActiveAccountServer(view("contoso-westus", 2)) as healthy:
-        client = client_of(endpoint.url, healthy.url, timeout=5, ready_timeout=0.3)
+        client = client_of(
+            endpoint.url, healthy.url, timeout=5, ready_timeout=0.3, on_change=on_change
+        )
 
         started = time.monotonic()
         first = client.get()
         took = time.monotonic() - started
         again = client.get()
         gate.set()
+        heard = announced.wait(timeout=10)
         client.close()
 
     assert 0.3 <= took < 2.0
     assert ("contoso-westus", f"endpoint:{healthy.url}") == (first.name, first.source)
     assert again is first
+    assert (True, [("contoso-westus", None)]) == (heard, changes)

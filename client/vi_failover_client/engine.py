@@ -97,6 +97,7 @@ class Engine:
         self._ready = False
         self._accepted = False  # a caller took a value before the first check had finished
         self._provisional: ActiveAccount | None = None
+        self._announced: ActiveAccount | None = None  # the last value on_change was given
         self._verdict: ActiveAccountError | None = None
         self._generation = 0
         self._in_flight = False
@@ -160,7 +161,9 @@ class Engine:
                 group=self.group,
                 ready=self._ready,
                 account=held,
-                age_seconds=None if held is None else max(0.0, now - self._confirmed_at),
+                age_seconds=None
+                if held is None or self._confirmed_at == float("-inf")  # from the file
+                else max(0.0, now - self._confirmed_at),
                 stale=held is not None and held.stale,
                 group_unknown=held is not None and held.group_unknown,
                 refreshing=self._in_flight,
@@ -271,7 +274,7 @@ class Engine:
                     saved.source,
                     saved.fetched_at.isoformat(),
                 )
-                self._degraded = True
+                self._degraded = self._warned_stale = True
                 self._finish_check(saved, None, self._next(None), live=False)
                 return
         unavailable = ActiveAccountUnavailableError(
@@ -291,7 +294,6 @@ class Engine:
         live: bool = False,
     ) -> None:
         with self._cond:
-            previous = self._held
             self._provisional = None
             self._verdict = error
             self._due = self._clock() + wait
@@ -300,7 +302,7 @@ class Engine:
                 self._ready = True
             self._cond.notify_all()
         if account is not None:
-            self._changed(account, previous)
+            self._changed(account)
 
     def _refresh(self) -> None:
         """One source at a time, those that answer first, within one deadline."""
@@ -349,7 +351,7 @@ class Engine:
         with self._cond:
             self._due = self._clock() + self._next(read.max_age)
             self._hold(account, live=True)
-        self._changed(account, previous)
+        self._changed(account)
         self._save(account)
 
     def _unknown_group(self, error: SourceError, index: int) -> None:
@@ -426,8 +428,13 @@ class Engine:
     def _next(self, max_age: float | None) -> float:
         return interval(self._t.ttl, max_age, self._t.jitter, self._draw())
 
-    def _changed(self, account: ActiveAccount, previous: ActiveAccount | None) -> None:
-        if self._on_change is None or (previous is not None and _same(previous, account)):
+    def _changed(self, account: ActiveAccount) -> None:
+        """Tell on_change of a value it has not seen: the first, then each move or pin."""
+        previous = self._announced
+        if previous is not None and _same(previous, account):
+            return
+        self._announced = account
+        if self._on_change is None:
             return
         try:
             self._on_change(account, previous)
