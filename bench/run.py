@@ -20,6 +20,7 @@ from pathlib import Path
 from types import FrameType
 
 from bench.alerting import WARM_UP, alert_latency
+from bench.client_hung import client_hung
 from bench.cold_fanout import cold_fanout
 from bench.coldstart import cold_start
 from bench.fanout import fanout
@@ -140,6 +141,7 @@ def measure(counts: Counts, fanout_groups: int) -> list[Figure]:
             *[f for f in warm if f is not moved],
         ]
         figures += _step("cold fan-out", lambda: cold_fanout(azurite, work, fanout_groups, moved))
+    figures += _step("client, sources hung", lambda: client_hung(counts.cached_calls // 50))
     figures += _step("cold start", lambda: cold_start(counts.imports))
     return figures
 

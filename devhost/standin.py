@@ -1,9 +1,11 @@
 """A stand-in for ARM and the Video Indexer API on 127.0.0.1: a development tool, never deployed.
 
-It speaks their wire format for the calls a readiness probe makes: ARM's GET of a
-`Microsoft.VideoIndexer/accounts` resource and its `generateAccessToken` action, and VI's
-`GET /{location}/Accounts/{accountId}/Videos`. Each account's behaviour can be switched at run
-time: `POST /_standin/accounts/{name}` with `{"behaviour": …}`, or
+It speaks their wire format for the calls a readiness probe and an app make: ARM's GET of a
+`Microsoft.VideoIndexer/accounts` resource and its `generateAccessToken` action (a JWT-shaped
+token with the permission and an hour's `exp`); VI's `GET /{location}/Accounts/{accountId}/Videos`,
+an upload (`POST …/Videos?name=&videoUrl=`) and `GET …/Videos/{id}/Index`, with the token as a
+bearer header or the `accessToken` query parameter. Each account's behaviour can be switched at
+run time: `POST /_standin/accounts/{name}` with `{"behaviour": …}`, or
 `python -m devhost.standin set contoso-westus unhealthy`.
 """
 
@@ -46,8 +48,11 @@ class AzureStandIn:
         slow_seconds: float = 4.0,  # "slow" answers after this; above the probe's 3 s default
         hang_seconds: float = 30.0,
         retry_after_seconds: int = 1,
+        token_lifetime_seconds: float = 3600.0,  # VI's access tokens last an hour
     ) -> None:
-        options = Options(arm_token, slow_seconds, hang_seconds, retry_after_seconds)
+        options = Options(
+            arm_token, slow_seconds, hang_seconds, retry_after_seconds, token_lifetime_seconds
+        )
         self._accounts = Accounts(accounts, logger)
         # Binds now, so port 0 is resolved and a port in use fails here, not in the thread.
         self._state = StandInState(self._accounts, options)

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import secrets
 import threading
+import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from shared.core.model import Account
 
@@ -42,6 +45,7 @@ class AccountState:
     account: Account
     behaviour: str = "healthy"
     vi_calls: int = 0  # since the behaviour was set: paces throttled-once
+    videos: dict[str, dict[str, object]] = field(default_factory=dict)  # id -> uploaded video
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,7 @@ class ViCall:
     token_for: str | None  # the account the bearer token was issued for; None: not ours
     calls: int  # VI calls since the behaviour was set, this one included
     behaviour: str
+    permission: str = "Reader"  # what the token allows: Reader or Contributor
 
 
 class Accounts:
@@ -74,7 +79,7 @@ class Accounts:
         self._by_data_plane_id = {
             (s.account.location, s.account.account_id.lower()): s for s in states
         }
-        self._tokens: dict[str, str] = {}  # issued VI token -> account name
+        self._tokens: dict[str, tuple[str, str, float]] = {}  # token -> (name, permission, exp)
 
     @property
     def accounts(self) -> tuple[Account, ...]:
@@ -124,15 +129,43 @@ class Accounts:
             state.behaviour, state.vi_calls = behaviour, 0
         self._log.info("stand-in: %s is now %s (%s)", name, behaviour, BEHAVIOURS[behaviour])
 
-    def issue_token(self, state: AccountState) -> str:
-        """A new VI access token for the account: opaque, like VI's own."""
-        token = "vi-standin." + secrets.token_urlsafe(24)
+    def issue_token(
+        self, state: AccountState, permission: str = "Contributor", lifetime: float = 3600.0
+    ) -> str:
+        """A new VI access token for the account, shaped like VI's: a JWT whose payload holds
+        the account, the permission and `exp` (signed with a key nobody checks)."""
+        expires = time.time() + lifetime
+        claims = {
+            "AccountId": state.account.account_id,
+            "Permission": permission,
+            "exp": int(expires),
+            "iss": "https://api.videoindexer.ai/",
+        }
+        token = ".".join(
+            [_b64({"alg": "HS256", "typ": "JWT"}), _b64(claims), secrets.token_urlsafe(32)]
+        )
         with self._lock:
-            self._tokens[token] = state.account.name
+            self._tokens[token] = (state.account.name, permission, expires)
         return token
 
     def vi_call(self, state: AccountState, bearer: str) -> ViCall:
         """Count one VI call to the account and read what answering it needs."""
         with self._lock:
             state.vi_calls += 1
-            return ViCall(self._tokens.get(bearer), state.vi_calls, state.behaviour)
+            name, permission, expires = self._tokens.get(bearer, (None, "Reader", 0.0))
+            valid = name if time.time() < expires else None
+            return ViCall(valid, state.vi_calls, state.behaviour, permission)
+
+    def store_video(self, state: AccountState, video: dict[str, object]) -> None:
+        """Keep an uploaded video in the account that took it."""
+        with self._lock:
+            state.videos[str(video["id"])] = video
+
+    def video(self, state: AccountState, video_id: str) -> dict[str, object] | None:
+        """The video with this id, if this account holds it."""
+        with self._lock:
+            return state.videos.get(video_id)
+
+
+def _b64(value: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(value).encode()).decode().rstrip("=")

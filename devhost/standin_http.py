@@ -11,14 +11,16 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from devhost.server import LocalHandler
 from devhost.standin_accounts import Accounts, UnknownAccountError, UnknownBehaviourError
-from devhost.standin_wire import Options, Reply, arm_reply, vi_reply
+from devhost.standin_reply import Reply
+from devhost.standin_videos import VideoRequest
+from devhost.standin_wire import Options, arm_reply, vi_reply
 
 _ARM_PATH = re.compile(
     r"(/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.VideoIndexer/accounts/[^/]+)"
     r"(/generateAccessToken)?/?",
     re.IGNORECASE,
 )
-_VI_PATH = re.compile(r"/([^/]+)/Accounts/([^/]+)/Videos/?", re.IGNORECASE)
+_VI_PATH = re.compile(r"/([^/]+)/Accounts/([^/]+)/Videos(?:/([^/]+)/Index)?/?", re.IGNORECASE)
 _CONTROL_PATH = re.compile(r"/_standin/accounts(?:/([^/]+))?/?")
 
 
@@ -60,7 +62,7 @@ class StandInHandler(LocalHandler[StandInState]):
         state = self.context
         url = urlsplit(self.path)
         path, query = unquote(url.path), parse_qs(url.query)
-        state.saw(self.command, self.path)
+        state.saw(self.command, _without_token(self.path))
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
         if found := _CONTROL_PATH.fullmatch(path):
             self._send(_control(state.accounts, self.command, found.group(1), body))
@@ -77,9 +79,14 @@ class StandInHandler(LocalHandler[StandInState]):
             )
             self._send(reply)
         elif found := _VI_PATH.fullmatch(path):
-            location, account_id = found.group(1), found.group(2)
-            bearer = self._bearer()
-            self._send(vi_reply(state.accounts, state.options, location, account_id, bearer))
+            location, account_id, video_id = found.groups()
+            # VI takes the token as a bearer header or as the accessToken query parameter.
+            bearer = self._bearer() or (query.get("accessToken") or [""])[0]
+            video = None
+            if self.command != "GET" or video_id is not None:
+                video = VideoRequest(self.command, video_id, query)
+            reply = vi_reply(state.accounts, state.options, location, account_id, bearer, video)
+            self._send(reply)
         else:
             message = f"no route for {path}"
             self._send(Reply(404, {"error": {"code": "NotFound", "message": message}}))
@@ -105,6 +112,11 @@ class StandInHandler(LocalHandler[StandInState]):
 
     def log_message(self, format: str, *args: Any) -> None:
         self.local_server.log.debug("stand-in %s: %s", self.address_string(), format % args)
+
+
+def _without_token(path: str) -> str:
+    """The path as recorded: an accessToken in the query is replaced, as a log would need."""
+    return re.sub(r"(accessToken=)[^&]*", r"\1<hidden>", path)
 
 
 def _control(accounts: Accounts, method: str, name: str | None, body: bytes) -> Reply:

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from devhost.standin_accounts import Accounts, AccountState
+from devhost.standin_reply import Reply, vi_error
+from devhost.standin_videos import VideoRequest, video_reply
 
 TENANT_ID = "00000000-0000-4000-8000-00000000cafe"  # made up: ARM reports one, nobody checks it
-JSON = "application/json; charset=utf-8"
 # ARM reports display names; the probe must normalise them, so the stand-in does not.
 _DISPLAY_NAMES = {
     "eastus": "East US",
@@ -39,18 +40,7 @@ class Options:
     slow_seconds: float
     hang_seconds: float
     retry_after_seconds: int
-
-
-@dataclass(frozen=True)
-class Reply:
-    """An answer to send after `delay` seconds; with `answer` False, only the wait, then hang up."""
-
-    status: int = 200
-    body: object = None  # JSON, or bytes sent as they are
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = JSON
-    delay: float = 0.0
-    answer: bool = True
+    token_lifetime_seconds: float = 3600.0  # VI's access tokens last an hour
 
 
 def arm_error(status: int, code: str, message: str) -> Reply:
@@ -100,60 +90,66 @@ def arm_reply(
             "The client does not have authorization to perform action "
             "'Microsoft.VideoIndexer/accounts/generateAccessToken/action'.",
         )
-    if not _valid_token_request(body):
+    permission = _token_permission(body)
+    if permission is None:
         return arm_error(
             400,
             "InvalidRequestContent",
             'Want {"permissionType": "Reader"|"Contributor", "scope": "Account"|…}.',
         )
-    return Reply(200, {"accessToken": accounts.issue_token(state)})
+    token = accounts.issue_token(state, permission, options.token_lifetime_seconds)
+    return Reply(200, {"accessToken": token})
 
 
 def vi_reply(
-    accounts: Accounts, options: Options, location: str, account_id: str, bearer: str
+    accounts: Accounts,
+    options: Options,
+    location: str,
+    account_id: str,
+    bearer: str,
+    video: VideoRequest | None = None,
 ) -> Reply:
-    """The VI API's answer to listing an account's videos."""
+    """The VI API's answer to listing an account's videos, or to `video`: an upload or an index
+    read (devhost/standin_videos.py)."""
     if not bearer:
-        return _vi_error(401, "USER_NOT_ALLOWED", "An access token is required.")
+        return vi_error(401, "USER_NOT_ALLOWED", "An access token is required.")
     state = accounts.by_data_plane_id(location, account_id)
     if state is None or state.behaviour == "missing":
-        return _vi_error(
+        return vi_error(
             404, "ACCOUNT_NOT_FOUND", f"No account {account_id} in location {location}."
         )
     call = accounts.vi_call(state, bearer)
     behaviour = call.behaviour
     if call.token_for != state.account.name or behaviour == "unauthorized":
-        return _vi_error(401, "USER_NOT_ALLOWED", "The access token is not valid.")
+        return vi_error(401, "USER_NOT_ALLOWED", "The access token is not valid.")
     if behaviour == "forbidden":
-        return _vi_error(403, "USER_NOT_ALLOWED", "Not allowed to list videos.")
+        return vi_error(403, "USER_NOT_ALLOWED", "Not allowed to list videos.")
     if behaviour == "unhealthy":
-        return _vi_error(503, "GENERAL", "The service is temporarily unavailable.")
+        return vi_error(503, "GENERAL", "The service is temporarily unavailable.")
     if behaviour == "throttled" or (behaviour == "throttled-once" and call.calls % 2 == 1):
         retry_after = {"Retry-After": str(options.retry_after_seconds)}
-        return _vi_error(429, "TOO_MANY_REQUESTS", "Rate limit exceeded.", retry_after)
+        return vi_error(429, "TOO_MANY_REQUESTS", "Rate limit exceeded.", retry_after)
     if behaviour == "hang":
         return Reply(delay=options.hang_seconds, answer=False)  # the client sees a timeout
     delay = options.slow_seconds if behaviour == "slow" else 0.0
     if behaviour == "malformed":
         return Reply(200, b'{"results": [', content_type="application/json", delay=delay)
+    if video is not None:
+        return video_reply(accounts, state, call.permission, video)
     page = {"results": [], "nextPage": {"pageSize": 1, "skip": 0, "done": True}}
     return Reply(200, page, delay=delay)
 
 
-def _vi_error(status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> Reply:
-    return Reply(status, {"ErrorType": kind, "Message": message}, headers=headers or {})
-
-
-def _valid_token_request(body: bytes) -> bool:
+def _token_permission(body: bytes) -> str | None:
+    """The permission a valid generateAccessToken body asks for; None for an invalid body."""
     try:
         request = json.loads(body)
     except ValueError:
-        return False
-    return (
-        isinstance(request, dict)
-        and request.get("permissionType") in ("Reader", "Contributor")
-        and request.get("scope") in ("Account", "Project", "Video")
-    )
+        return None
+    if not isinstance(request, dict) or request.get("scope") not in ("Account", "Project", "Video"):
+        return None
+    permission = request.get("permissionType")
+    return permission if permission in ("Reader", "Contributor") else None
 
 
 def arm_resource(state: AccountState) -> dict[str, object]:

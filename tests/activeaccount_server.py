@@ -60,6 +60,7 @@ class _State:
     status: int | None = None  # answer this status (with an error body) instead
     raw: bytes | None = None  # answer 200 with these bytes instead of the JSON view
     gate: threading.Event | None = None  # hold every answer until set
+    others: dict[str, dict[str, object]] = field(default_factory=dict)  # other groups' bodies
     seen: list[Seen] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -94,6 +95,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(status, {"error": "StorageUnavailable", "message": "scripted failure"})
             return
         group = parse_qs(target.query).get("group", [GROUP])[0]
+        body = state.others.get(group, body)
         if group != body["group"]:
             message = f"unknown group {group!r}; configured: {body['group']}"
             self._answer(404, {"error": "UnknownGroup", "message": message})
@@ -133,9 +135,16 @@ class _Handler(BaseHTTPRequestHandler):
 class ActiveAccountServer:
     """The endpoint on 127.0.0.1 and a free port; `.url` is the base the client is given."""
 
-    def __init__(self, body: dict[str, object] | None = None, *, max_age: int = 10) -> None:
+    def __init__(
+        self,
+        body: dict[str, object] | None = None,
+        *,
+        max_age: int = 10,
+        others: list[dict[str, object]] = (),  # type: ignore[assignment]
+    ) -> None:
         self._server = _Server(("127.0.0.1", 0), _Handler)
         self._server.state = _State(body=body or view(), max_age=max_age)
+        self._server.state.others = {str(o["group"]): o for o in others}
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True
         )

@@ -28,6 +28,8 @@ FIGURES = {
     "client.cached_us",
     "client.revalidate.p50_ms",
     "client.revalidate.p99_ms",
+    "client.hung_get.p99_ms",
+    "client.first_get_hung_s",
     "visible.p50_s",
     "visible.p99_s",
     "fanout.all_moved_s",

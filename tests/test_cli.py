@@ -10,18 +10,29 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
+from importlib.metadata import version
 
 import pytest
+from azure.data.tables import TableClient
 from vi_failover_client.alerts import default_tracking_id, service_health_alert
 from vi_failover_client.cli import main
 from vi_failover_client.cli_output import Output
 
 from devhost.azurite import Azurite, free_port
+from shared.adapters.table_store import TableStateStore
+from shared.core.decide import decide
+from shared.core.failover import initial_state
+from tests.clientkit import StaticCredential
+from tests.core import T0, group, incident
 from tests.hosting import ROOT, HostProcess
 from tests.receiver import Receiver, Reply
 
 EXAMPLE = ROOT / "examples" / "servicehealth-incident-eastus.json"
 FAKE_KEY = "fAkE-kEy-0123456789abcdef"  # made up; every test's output is searched for it
+MASTER_KEY = "mAsTeR-kEy-fedcba9876543210"  # made up, like FAKE_KEY
+ALERT_KEY = "aLeRt-kEy-13579bdf2468ace0"
+ALERT_TOKEN = "aLeRt-ToKeN-2468ace013579bdf"
+BEARER = "eNtRa-ToKeN-0f1e2d3c4b5a6978"
 EAST_US_TRACKING_ID = default_tracking_id(["East US"], "Incident")
 Run = Callable[..., tuple[int, str, str]]
 
@@ -48,9 +59,9 @@ def cli(host: HostProcess, capsys: pytest.CaptureFixture[str]) -> Iterator[Run]:
     assert [] == [text for text in printed if FAKE_KEY in text]
 
 
-def run_module(*argv: str, url: str) -> subprocess.CompletedProcess[str]:
-    """`python -m vi_failover_client.cli ARGS…`, with the URL and key in the environment only."""
-    env = {**os.environ, "VI_FAILOVER_URL": url, "VI_FAILOVER_KEY": FAKE_KEY}
+def run_module(*argv: str, url: str, **extra: str) -> subprocess.CompletedProcess[str]:
+    """`python -m vi_failover_client.cli ARGS…`, with the URL and keys in the environment only."""
+    env = {**os.environ, "VI_FAILOVER_URL": url, "VI_FAILOVER_KEY": FAKE_KEY, **extra}
     command = [sys.executable, "-m", "vi_failover_client.cli", *argv]
     return subprocess.run(command, check=False, capture_output=True, text=True, env=env, timeout=30)
 
@@ -263,41 +274,176 @@ def test_a_usage_error_never_echoes_the_key(
     assert FAKE_KEY not in captured.out + captured.err
 
 
-def test_the_key_is_sent_as_a_header_and_never_printed() -> None:
-    """VI_FAILOVER_KEY goes out as x-functions-key; a 503 prints Retry-After but not the key."""
+def test_send_alert_carries_the_alerts_key_and_token_never_the_readers_key() -> None:
+    """send-alert sends VI_FAILOVER_ALERT_KEY as x-functions-key and the shared secret as
+    ?token=; the readers' key stays home; a 503 prints Retry-After but no secret."""
+    secrets = {"VI_FAILOVER_ALERT_KEY": ALERT_KEY, "VI_FAILOVER_ALERT_TOKEN": ALERT_TOKEN}
     with Receiver(Reply(503, retry_after="7")) as receiver:
-        done = run_module("send-alert", "--region", "East US", url=f"{receiver.url}/api")
+        done = run_module("send-alert", "--region", "East US", url=receiver.url, **secrets)
         sent = receiver.requests
 
     assert 3 == done.returncode
     assert "(Retry-After: 7 s)" in done.stderr
-    assert FAKE_KEY not in done.stdout + done.stderr
-    assert [("/api/alerts", FAKE_KEY)] == [(r.path, r.headers["x-functions-key"]) for r in sent]
+    assert [] == [s for s in (FAKE_KEY, ALERT_KEY, ALERT_TOKEN) if s in done.stdout + done.stderr]
+    assert [(f"/api/alerts?token={ALERT_TOKEN}", ALERT_KEY)] == [
+        (r.path, r.headers["x-functions-key"]) for r in sent
+    ]
 
 
-def test_with_keys_enforced_reads_take_the_function_key_and_failover_the_master_key(
-    azurite: Azurite, table_name: str, capsys: pytest.CaptureFixture[str]
+def test_reads_take_the_readers_key_and_never_the_master_key(
+    azurite: Azurite,
+    table_name: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Keys demanded and no operator sign-in configured: no key is 401 (exit 1, with a hint);
-    the function key reads but cannot move; POST /api/failover wants a signed-in operator."""
-    master = "mAsTeR-kEy-fedcba9876543210"  # made up, like FAKE_KEY
-    keys = {"LOCAL_FUNCTION_KEY": FAKE_KEY, "LOCAL_MASTER_KEY": master, "OPERATOR_AUTH": ""}
-    move = ["failover", "--group", "default", "--to", "contoso-westus", "--reason", "drill"]
+    """Keys enforced: no key is 401 (exit 1, hinting VI_FAILOVER_KEY); the readers' key reads;
+    with only the master key set, reads still go without it, so they are refused."""
+    keys = {"LOCAL_FUNCTION_KEY": FAKE_KEY, "LOCAL_MASTER_KEY": MASTER_KEY}
     with HostProcess(azurite.connection_string, table_name, **keys) as host:
-        codes = [
-            main(["--url", host.url, *argv])
-            for argv in (
-                ["active"],
-                ["--key", FAKE_KEY, "active"],
-                ["--key", FAKE_KEY, *move],
-                ["--key", master, *move],
-            )
-        ]
+        monkeypatch.setenv("VI_FAILOVER_URL", host.url)
+        codes = [main(["active"])]
+        monkeypatch.setenv("VI_FAILOVER_KEY", FAKE_KEY)
+        codes += [main(["active"]), main(["status", "--group", "default"])]
+        monkeypatch.delenv("VI_FAILOVER_KEY")
+        monkeypatch.setenv("VI_FAILOVER_MASTER_KEY", MASTER_KEY)
+        codes.append(main(["history"]))
 
     captured = capsys.readouterr()
-    assert [1, 0, 1, 1] == codes
-    assert 3 == captured.err.count("error: 401 Unauthorized")
-    assert [] == [k for k in (FAKE_KEY, master) if k in captured.out + captured.err]
+    assert [1, 0, 0, 1] == codes
+    assert 2 == captured.err.count("error: 401 Unauthorized\nhint: check VI_FAILOVER_KEY")
+    assert [] == [k for k in (FAKE_KEY, MASTER_KEY) if k in captured.out + captured.err]
+
+
+MOVE = ["failover", "--group", "default", "--to", "contoso-westus", "--reason", "drill"]
+
+
+def test_an_operator_moves_with_an_entra_id_token_for_the_audience(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With VI_FAILOVER_AUDIENCE, failover asks the credential for <audience>/.default and sends
+    it as a bearer to POST /api/failover; neither key goes along, and the token is not printed."""
+    credential = StaticCredential(BEARER)
+    monkeypatch.setenv("VI_FAILOVER_AUDIENCE", "api://vi-failover")
+    monkeypatch.setenv("VI_FAILOVER_MASTER_KEY", MASTER_KEY)
+    with Receiver(Reply(200)) as receiver:
+        code = main(["--url", receiver.url, "--key", FAKE_KEY, *MOVE], credential=credential)
+        sent = receiver.requests
+
+    printed = capsys.readouterr()
+    assert 0 == code
+    assert [("api://vi-failover/.default",)] == credential.scopes
+    assert [("/api/failover", f"Bearer {BEARER}", None)] == [
+        (r.path, r.headers.get("Authorization"), r.headers.get("x-functions-key")) for r in sent
+    ]
+    assert {"group": "default", "to": "contoso-westus", "reason": "drill", "force": False} == (
+        sent[0].body
+    )
+    assert BEARER not in printed.out + printed.err
+
+
+def test_the_master_key_is_break_glass_on_its_own_route(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without an audience, VI_FAILOVER_MASTER_KEY sends pin and unpin to
+    POST /api/failover/break-glass with the master key, and a 401 hints at signing in."""
+    monkeypatch.setenv("VI_FAILOVER_MASTER_KEY", MASTER_KEY)
+    with Receiver(Reply(200), Reply(401)) as receiver:
+        codes = [
+            main(["--url", receiver.url, "pin", "--group", "default", "--reason", "hold"]),
+            main(["--url", receiver.url, "unpin", "--group", "default", "--reason", "done"]),
+        ]
+        sent = receiver.requests
+
+    err = capsys.readouterr().err
+    assert [0, 1] == codes
+    assert [("/api/failover/break-glass", MASTER_KEY)] * 2 == [
+        (r.path, r.headers.get("x-functions-key")) for r in sent
+    ]
+    assert [
+        {"group": "default", "reason": "hold", "pin": True},
+        {"group": "default", "reason": "done", "pin": False},
+    ] == [r.body for r in sent]
+    assert "hint: set VI_FAILOVER_AUDIENCE" in err
+    assert MASTER_KEY not in err
+
+
+def test_a_key_over_plain_http_to_another_host_is_refused(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """http to a host other than loopback with a key: exit 2, naming the setting; nothing sent."""
+    code = main(["--url", "http://app.example/api", "--key", FAKE_KEY, "status"])
+
+    err = capsys.readouterr().err
+    assert 2 == code
+    assert "VI_FAILOVER_URL: https is required to send a key or token to app.example" in err
+
+
+def test_errors_under_json_are_one_json_object(cli: Run) -> None:
+    """--json: an unknown group is {"error": "UnknownGroup", "exitCode": 4, …} on stderr."""
+    code, out, err = cli("active", "--group", "nope", "--json")
+    status_code, _, status_err = cli("status", "--group", "nope", "--json")
+
+    error = json.loads(err)
+    assert (4, "") == (code, out)
+    assert ("UnknownGroup", 4, 404) == (error["error"], error["exitCode"], error["status"])
+    assert "nope" in error["message"]
+    assert (4, "UnknownGroup") == (status_code, json.loads(status_err)["error"])
+
+
+def test_status_takes_a_group_and_pin_holds_it_in_place(cli: Run) -> None:
+    """status --group: that group only; pin --minutes pins the active account without a move."""
+    code, human, _ = cli("status", "--group", "default")
+    pin_code, pinned, _ = cli("pin", "--group", "default", "--minutes", "30", "--reason", "hold")
+    _, active, _ = cli("active", "--json")
+
+    assert (0, 0) == (code, pin_code)
+    assert "group default" in human
+    assert pinned.startswith("pinned: default on contoso-eastus, pinned until 20")
+    assert (True, "contoso-eastus") == (
+        json.loads(active)["pinned"],
+        json.loads(active)["account"]["name"],
+    )
+
+
+def test_active_reads_the_table_when_the_api_does_not_answer(
+    azurite: Azurite,
+    table_name: str,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """VI_FAILOVER_STORAGE: with the API down, `active` reads the entity and says so; with no
+    URL at all it reads the table directly."""
+    grp = group()
+    state = decide(incident(), grp, initial_state(grp, T0), T0, "1").new_state
+    assert state is not None
+    table = TableClient.from_connection_string(azurite.connection_string, table_name)
+    TableStateStore(table).save(grp, None, state, [])
+    monkeypatch.setenv("VI_FAILOVER_STORAGE", azurite.connection_string)
+    monkeypatch.setenv("VI_FAILOVER_TABLE", table_name)
+    monkeypatch.setenv("VI_FAILOVER_GROUP", "default")
+    down = f"http://127.0.0.1:{free_port()}/api"
+
+    fallback = main(["--url", down, "active"])
+    fallback_out = capsys.readouterr()
+    direct = main(["active", "--json"])
+    direct_out = capsys.readouterr()
+
+    assert (0, 0) == (fallback, direct)
+    assert fallback_out.out.startswith("default: contoso-westus (secondary, westus, v2)")
+    assert f"cannot reach {down}" in fallback_out.err
+    assert "read from table:primary instead" in fallback_out.err
+    assert ("table:primary", 2) == (
+        json.loads(direct_out.out)["source"],
+        json.loads(direct_out.out)["version"],
+    )
+    assert "AccountKey" not in fallback_out.err + direct_out.err
+
+
+def test_version_names_the_installed_package(capsys: pytest.CaptureFixture[str]) -> None:
+    """--version prints `vi-failover <version>` and exits 0 without a URL."""
+    code = main(["--version"])
+
+    assert (0, f"vi-failover {version('vi-failover-client')}\n") == (code, capsys.readouterr().out)
 
 
 def test_the_module_runs_as_a_program_with_the_url_from_the_environment(

@@ -12,7 +12,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-LAST_KNOWN_GOOD_FORMAT = 1
+from vi_failover_client.refs import AccountRef, InvalidAccountError
+
+LAST_KNOWN_GOOD_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +39,26 @@ class ActiveAccount:
     """True when the value is older than `max_staleness`, or came from the last-known-good file."""
     etag: str | None
     """The endpoint's ETag, or the table entity's; only endpoint ETags are revalidated."""
+    group_unknown: bool = False
+    """True when a source now says the group is not configured: this is the last value held."""
+
+    @property
+    def ref(self) -> AccountRef:
+        """This account as an `AccountRef`, to store with a video; checked as Azure issues ids."""
+        missing = [
+            name
+            for name, value in (
+                ("accountId", self.account_id),
+                ("location", self.location),
+                ("resourceId", self.resource_id),
+            )
+            if not value
+        ]
+        if missing:
+            raise InvalidAccountError(
+                f"{self.name}: the flag has no {' or '.join(missing)}; give them in FAILOVER_CONFIG"
+            )
+        return AccountRef(self.name, self.account_id, self.location, self.resource_id)
 
 
 class ActiveAccountError(Exception):
@@ -52,8 +74,20 @@ class ActiveAccountUnavailableError(ActiveAccountError):
         self.failures = tuple(failures)
 
 
-class UnknownGroupError(ActiveAccountError):
-    """The endpoint does not know the group: a configuration error, so no fallback is tried."""
+class ConfigurationError(ActiveAccountError):
+    """A source refused the client's configuration: a key, a URL, a table name or the group.
+
+    `problems` holds (source, why) for each source that refused; no outage explains these, so
+    the client raises them at start instead of falling back quietly.
+    """
+
+    def __init__(self, message: str, problems: Sequence[tuple[str, str]] = ()) -> None:
+        super().__init__(message)
+        self.problems = tuple(problems)
+
+
+class UnknownGroupError(ConfigurationError):
+    """A source does not know the group: a configuration error, so no fallback is tried."""
 
 
 class MalformedError(ValueError):
@@ -115,10 +149,9 @@ def account_from_entity(
     )
 
 
-def to_last_known_good(account: ActiveAccount) -> dict[str, object]:
-    """The last-known-good file's JSON: the endpoint's body plus where and when it was read."""
+def account_view(account: ActiveAccount) -> dict[str, object]:
+    """The account as `GET /api/active-account` answers it."""
     return {
-        "format": LAST_KNOWN_GOOD_FORMAT,
         "group": account.group,
         "account": {
             "name": account.name,
@@ -131,19 +164,43 @@ def to_last_known_good(account: ActiveAccount) -> dict[str, object]:
         "reason": account.reason,
         "version": account.version,
         "pinned": account.pinned,
+    }
+
+
+def to_last_known_good(
+    account: ActiveAccount, *, writer: str, requested_group: str | None
+) -> dict[str, object]:
+    """The last-known-good file's JSON: the endpoint's body, where and when it was read, and
+    which source (`writer`, an identity without secrets) and requested group wrote it."""
+    return {
+        "format": LAST_KNOWN_GOOD_FORMAT,
+        "writer": {"source": writer, "group": requested_group},
+        **account_view(account),
         "source": account.source,
         "fetchedAt": account.fetched_at.isoformat(),
         "etag": account.etag,
     }
 
 
-def from_last_known_good(raw: object, *, source: str) -> ActiveAccount:
-    """Parse the last-known-good file; always stale, since no live source vouches for it."""
+def last_known_good_writer(raw: object) -> tuple[str, str | None]:
+    """(source identity, requested group) of the client that wrote a last-known-good file."""
     body = _mapping(raw, "file")
     if body.get("format") != LAST_KNOWN_GOOD_FORMAT:
         raise MalformedError(
-            f"format: expected {LAST_KNOWN_GOOD_FORMAT}, got {body.get('format')!r}"
+            f"format {body.get('format')!r}: written by another client version, which did not "
+            "record its source"
         )
+    writer = _mapping(body.get("writer"), "writer")
+    group = writer.get("group")
+    if group is not None and not isinstance(group, str):
+        raise MalformedError("writer.group: expected a string or null")
+    return _text(writer, "source"), group
+
+
+def from_last_known_good(raw: object, *, source: str) -> ActiveAccount:
+    """Parse the last-known-good file; always stale, since no live source vouches for it."""
+    body = _mapping(raw, "file")
+    last_known_good_writer(body)
     etag = body.get("etag")
     if etag is not None and not isinstance(etag, str):
         raise MalformedError("etag: expected a string or null")

@@ -7,32 +7,48 @@ import contextlib
 import io
 import json
 import os
-import re
 import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import requests
+from azure.core.credentials import TokenCredential
 
 from vi_failover_client import alerts
 from vi_failover_client import cli_output as view
+from vi_failover_client.account import account_view
+from vi_failover_client.cli_api import (
+    EXIT_NOT_FOUND,
+    EXIT_OK,
+    EXIT_UNAVAILABLE,
+    EXIT_USAGE,
+    EXIT_WATCH_TIMEOUT,
+    OPERATOR_ROLE,
+    Api,
+    CliError,
+    Credentials,
+)
 from vi_failover_client.cli_output import Json, Output
+from vi_failover_client.credentials import MissingExtraError
+from vi_failover_client.settings import Secret, Settings
+from vi_failover_client.sources import SourceError
+from vi_failover_client.table import TableReader
+from vi_failover_client.urls import api_base
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_UNAVAILABLE = 0, 1, 2, 3
-EXIT_NOT_FOUND, EXIT_UNSAFE, EXIT_WATCH_TIMEOUT = 4, 5, 6
 DESCRIPTION = "Operate vi-failover: see and move the active Video Indexer account of each group."
-ADMIN_NOTE = "Needs the admin (master) key in Azure: the failover function's auth level is admin."
-KEY_NOTE = "failover and unpin need the admin (master) key"
+WRITE_NOTE = (
+    f"Signs in for VI_FAILOVER_AUDIENCE (app role {OPERATOR_ROLE}); "
+    "VI_FAILOVER_MASTER_KEY is break-glass."
+)
 EXAMPLES = """\
 examples:
-  export VI_FAILOVER_URL=https://<app>.azurewebsites.net/api VI_FAILOVER_KEY=<key>
+  export VI_FAILOVER_URL=https://<app>.azurewebsites.net/api VI_FAILOVER_KEY=<readers' key>
   vi-failover status
+  export VI_FAILOVER_AUDIENCE=api://vi-failover   # then `az login`: moves use your identity
   vi-failover failover --group default --to contoso-westus --reason "East US outage" --pin
   vi-failover send-alert --region "East US"              # a drill: the alert Azure would send
   vi-failover send-alert --region "East US" --resolve    # and its resolution
@@ -40,115 +56,27 @@ examples:
 
 """
 EPILOG = """\
-connection:
-  --url, VI_FAILOVER_URL   the API base, e.g. http://127.0.0.1:7071/api
-  --key, VI_FAILOVER_KEY   a function key, sent as x-functions-key and never printed;
-                           failover and unpin need the admin (master) key in Azure.
+connection (environment; client/README.md lists every VI_FAILOVER_* variable):
+  --url, VI_FAILOVER_URL   the API base, e.g. http://127.0.0.1:7071/api (a bare host gets /api);
+                           several, comma-separated: the next is tried when one is unreachable
+  --key, VI_FAILOVER_KEY   the readers' function key: status, active, history and watch.
                            Prefer the variable: arguments show in `ps`.
+  VI_FAILOVER_AUDIENCE     failover, pin, unpin: a Microsoft Entra ID token for this
+                           Application ID URI (az login), with the app role Failover.Operator
+  VI_FAILOVER_MASTER_KEY   break-glass only, without an audience: POST /api/failover/break-glass
+  VI_FAILOVER_ALERT_KEY    send-alert: the alerts function key (VI_FAILOVER_ALERT_TOKEN: ?token=)
+  VI_FAILOVER_STORAGE      active: read the table when the API does not answer
+  https is required for any key or token, except to 127.0.0.1, ::1 and localhost.
 exit codes:
   0  ok; send-alert: the server took the alert, whatever its outcome
   1  the server refused the request (4xx): its error and message are printed
-  2  usage error
+  2  usage error, or a bad VI_FAILOVER_* setting
   3  server unreachable, timed out, busy (408, 429) or failing (5xx; Retry-After is printed)
   4  not found: unknown group or account
   5  refused as unsafe (409 UnsafeTarget): the target is impacted or not ready; see --force
   6  watch: --timeout passed before --count changes were seen
   130 interrupted (Ctrl-C); watch exits 0
 """
-
-
-@dataclass
-class CliError(Exception):
-    """A command failed; `exit_code` says how, `message` (and `hint`) say why."""
-
-    exit_code: int
-    message: str
-    hint: str = ""
-
-
-@dataclass
-class Api:
-    """The function app's HTTP API: every call has a timeout and carries the key as a header."""
-
-    base: str
-    key: str
-    timeout: float
-    session: requests.Session = field(default_factory=requests.Session)
-
-    def call(
-        self, method: str, route: str, timeout: float | None = None, **kw: Any
-    ) -> requests.Response:
-        """The response of `method /route`; errors raised as CliError with their exit code."""
-        seconds = timeout or self.timeout
-        headers = {"User-Agent": "vi-failover-cli/0.1", **kw.pop("headers", {})}
-        if self.key:
-            headers["x-functions-key"] = self.key
-        try:
-            response = self.session.request(
-                method,
-                f"{self.base}/{route}",
-                headers=headers,
-                timeout=(min(5.0, seconds), seconds),
-                allow_redirects=False,  # a redirect to another host would take the key along
-                **kw,
-            )
-        except requests.Timeout:
-            raise CliError(
-                EXIT_UNAVAILABLE, f"no answer from {self.base} in {seconds:g}s"
-            ) from None
-        except requests.RequestException as exc:
-            found = re.search(r"\[Errno -?\d+\] ([^'\")]+)", str(exc))
-            why = found.group(1) if found else type(exc).__name__
-            raise CliError(EXIT_UNAVAILABLE, f"cannot reach {self.base}: {why}") from None
-        if response.status_code >= 300 and response.status_code != 304:
-            raise _error_of(response)
-        return response
-
-    def json(self, method: str, route: str, **kw: Any) -> Json:
-        """The JSON object a call answers."""
-        return self.body(self.call(method, route, **kw), route)
-
-    @staticmethod
-    def body(response: requests.Response, route: str) -> Json:
-        """A response's JSON object; anything else is an error."""
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        if not isinstance(body, dict):
-            raise CliError(EXIT_ERROR, f"{response.status_code} from {route} is not a JSON object")
-        return body
-
-
-def _error_of(response: requests.Response) -> CliError:
-    status, code, message = response.status_code, "", " ".join(response.text.split())[:300]
-    try:
-        body = response.json()
-    except ValueError:
-        body = None
-    if isinstance(body, dict):
-        code, message = str(body.get("error") or ""), str(body.get("message") or "")
-    text = f"{status} {code or response.reason}" + (f": {message}" if message else "")
-    if status >= 500 or status in (408, 429):
-        retry = response.headers.get("Retry-After")
-        unit = " s" if retry and retry.isdigit() else ""  # else an HTTP date
-        return CliError(
-            EXIT_UNAVAILABLE, text + (f" (Retry-After: {retry}{unit})" if retry else "")
-        )
-    if code.startswith("Unknown"):
-        return CliError(EXIT_NOT_FOUND, text)
-    if status == 409 and code == "UnsafeTarget":
-        return CliError(EXIT_UNSAFE, text, "add --force to move there anyway")
-    hints = {
-        404: "check --url: it is the API base, such as https://<app>.azurewebsites.net/api",
-        401: f"check the key (--key or VI_FAILOVER_KEY); {KEY_NOTE}",
-        403: f"check the key (--key or VI_FAILOVER_KEY); {KEY_NOTE}",
-    }
-    if 300 <= status < 400:
-        where = urlsplit(response.headers.get("Location", ""))
-        text += f" to {urlunsplit((where.scheme, where.netloc, where.path, '', ''))}"
-        hints[status] = "use the target as --url"
-    return CliError(EXIT_ERROR, text, hints.get(status, ""))
 
 
 def _stamp() -> str:
@@ -166,21 +94,66 @@ def _show(out: Output, args: argparse.Namespace, body: Json, lines: list[str]) -
 
 def cmd_read(api: Api, args: argparse.Namespace, out: Output) -> int:
     """status, active and history: GET, then a table, a line or the JSON."""
-    params = {"group": getattr(args, "group", None), "limit": getattr(args, "limit", None)}
-    route = {"active": "active-account"}.get(args.command, args.command)
-    body = api.json("GET", route, params=params)
+    group = getattr(args, "group", None)
     if args.command == "status":
+        body = api.json("GET", "status")
+        if group is not None:
+            groups = [g for g in body.get("groups") or [] if g.get("group") == group]
+            if not groups:
+                known = ", ".join(str(g.get("group")) for g in body.get("groups") or [])
+                message = f"UnknownGroup: unknown group {group!r}; configured: {known}"
+                raise CliError(EXIT_NOT_FOUND, message, code="UnknownGroup")
+            body = {**body, "groups": groups}
         return _show(out, args, body, view.status_lines(body, out))
     if args.command == "active":
+        body = _active(api, args, out)
         return _show(out, args, body, [view.active_line(body, datetime.now(UTC))])
+    params = {"group": group, "limit": getattr(args, "limit", None)}
+    body = api.json("GET", "history", params=params)
     return _show(out, args, body, view.history_lines(body, out))
 
 
+def _active(api: Api, args: argparse.Namespace, out: Output) -> Json:
+    """GET active-account; when no API answers and a table is configured, the table's entity."""
+    try:
+        if not api.bases:
+            raise CliError(EXIT_USAGE, "give --url or set VI_FAILOVER_URL (the API base)")
+        return api.json("GET", "active-account", params={"group": args.group})
+    except CliError as exc:
+        table = args.settings.table() if exc.exit_code in (EXIT_UNAVAILABLE, EXIT_USAGE) else None
+        if table is None:
+            raise
+        if not args.group:
+            raise CliError(exc.exit_code, exc.message, "the table needs --group") from None
+        reasons = []
+        labels = [("table:primary", table.primary_endpoint)]
+        labels += (
+            [("table:secondary", table.secondary_endpoint)] if table.secondary_endpoint else []
+        )
+        for label, endpoint in labels:
+            reader = TableReader(label, endpoint, table, group=args.group, timeout=api.timeout)
+            try:
+                account = reader.read(None, datetime.now(UTC), api.timeout).account
+            except SourceError as failed:
+                reasons.append(f"{label}: {failed}")
+                continue
+            finally:
+                reader.close()
+            if api.bases:
+                out.error(f"vi-failover: {exc.message}; read from {label} instead")
+            return {**account_view(account), "source": label}
+        raise CliError(EXIT_UNAVAILABLE, "; ".join([exc.message, *reasons])) from None
+
+
 def cmd_failover(api: Api, args: argparse.Namespace, out: Output) -> int:
-    """POST /api/failover: a move (optionally pinned), or an unpin."""
+    """POST /api/failover: a move (optionally pinned), a pin in place, or an unpin."""
     request: Json = {"group": args.group, "reason": args.reason}
     if args.command == "unpin":
         request["pin"] = False
+    elif args.command == "pin":
+        request["pin"] = True
+        if args.minutes:
+            request["pinMinutes"] = args.minutes
     else:
         request |= {"to": args.to, "force": args.force}
         if args.pin or args.pin_minutes:
@@ -189,7 +162,8 @@ def cmd_failover(api: Api, args: argparse.Namespace, out: Output) -> int:
             request["pinMinutes"] = args.pin_minutes
     if args.actor:
         request["actor"] = args.actor
-    body = api.json("POST", "failover", json=request)
+    route, auth = api.credentials.write_route()
+    body = api.json("POST", route, json=request, kind="write", auth=auth)
     return _show(out, args, body, view.failover_lines(body, out))
 
 
@@ -222,7 +196,8 @@ def cmd_send_alert(api: Api, args: argparse.Namespace, out: Output) -> int:
         stage = "Resolved" if args.resolve else "Active"
         sent = f"sent {kind} {tracking} ({stage}): {service} in {', '.join(args.region)}"
         again = "" if args.resolve else f"\nto resolve it: {_resolve_command(args)}"
-    body = api.json("POST", "alerts", data=data, headers={"Content-Type": "application/json"})
+    headers = {"Content-Type": "application/json"}
+    body = api.json("POST", "alerts", data=data, headers=headers, kind="alert")
     lines = [sent, *view.alert_lines(body, out)]
     return _show(out, args, body, [*lines, again] if again else lines)
 
@@ -307,10 +282,13 @@ def _parser() -> argparse.ArgumentParser:
         epilog=EXAMPLES + EPILOG,
         formatter_class=fmt,
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     common = argparse.ArgumentParser(add_help=False)
     for target, default in ((parser, None), (common, argparse.SUPPRESS)):
         target.add_argument("--url", default=default, help="API base (env VI_FAILOVER_URL)")
-        target.add_argument("--key", default=default, help="function key (env VI_FAILOVER_KEY)")
+        target.add_argument(
+            "--key", default=default, help="the readers' function key (env VI_FAILOVER_KEY)"
+        )
         target.add_argument(
             "--request-timeout",
             type=_number(float),
@@ -327,13 +305,14 @@ def _parser() -> argparse.ArgumentParser:
         sub.add_argument("--json", action="store_true", help="print the JSON answer")
         return sub
 
-    command("status", "every group: active account, pin, incidents, readiness")
+    sub = command("status", "every group (or one): active account, pin, incidents, readiness")
+    sub.add_argument("--group", help="only this group")
     sub = command("active", "the active account of a group, on one line")
-    sub.add_argument("--group", help="needed when the app serves several groups")
+    sub.add_argument("--group", help="needed when the app serves several groups, or for the table")
     sub = command("history", "the audit trail, newest first")
     sub.add_argument("--group", help="one group (default: all, and unmatched alerts)")
     sub.add_argument("--limit", type=_number(int, 1000), default=20, help="1-1000 (default 20)")
-    sub = command("failover", f"move a group to an account, optionally pinned. {ADMIN_NOTE}")
+    sub = command("failover", f"move a group to an account, optionally pinned. {WRITE_NOTE}")
     sub.add_argument("--group", required=True)
     sub.add_argument("--to", required=True, metavar="ACCOUNT")
     sub.add_argument("--pin", action="store_true", help="hold the group: no automatic moves")
@@ -341,9 +320,12 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument(
         "--force", action="store_true", help="move even into an impacted or unready account"
     )
-    unpin = command("unpin", f"remove a group's pin. {ADMIN_NOTE}")
+    pin = command("pin", f"hold a group on its active account: no automatic moves. {WRITE_NOTE}")
+    pin.add_argument("--group", required=True)
+    pin.add_argument("--minutes", type=_number(int, 43200), metavar="N", help="end the pin after N")
+    unpin = command("unpin", f"remove a group's pin. {WRITE_NOTE}")
     unpin.add_argument("--group", required=True)
-    for target in (sub, unpin):
+    for target in (sub, pin, unpin):
         target.add_argument("--reason", required=True, help="why: goes to the audit trail")
         target.add_argument("--actor", help="who, for the audit trail (default: the server's)")
     sub = command("send-alert", "send an alert file, or generate a Service Health alert")
@@ -372,20 +354,11 @@ COMMANDS: dict[str, Callable[[Api, argparse.Namespace, Output], int]] = {
     "active": cmd_read,
     "history": cmd_read,
     "failover": cmd_failover,
+    "pin": cmd_failover,
     "unpin": cmd_failover,
     "send-alert": cmd_send_alert,
     "watch": cmd_watch,
 }
-
-
-def _base_url(raw: str) -> str:
-    parts = urlsplit(raw.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise CliError(EXIT_USAGE, "--url: give the API base, e.g. http://127.0.0.1:7071/api")
-    if parts.query or parts.fragment or "@" in parts.netloc:
-        # Never echo it: a ?code= or user:password@ in it is a secret.
-        raise CliError(EXIT_USAGE, "--url: leave the key out; use --key or VI_FAILOVER_KEY")
-    return urlunsplit((parts.scheme, parts.netloc, parts.path.rstrip("/") or "/api", "", ""))
 
 
 def _key_like(words: list[str]) -> list[str]:
@@ -398,10 +371,23 @@ def _key_like(words: list[str]) -> list[str]:
     return [f for f in found if len(f) >= 4]
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run one command; returns the exit code documented in `--help`."""
+def _version() -> str:
+    try:
+        return version("vi-failover-client")
+    except PackageNotFoundError:  # run from a source tree without installing
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None, *, credential: TokenCredential | None = None) -> int:
+    """Run one command; returns the exit code documented in `--help`.
+
+    `credential` replaces DefaultAzureCredential for VI_FAILOVER_AUDIENCE's token.
+    """
     words = list(sys.argv[1:] if argv is None else argv)
-    env_key = os.environ.get("VI_FAILOVER_KEY", "")
+    env_secrets = tuple(
+        os.environ.get(f"VI_FAILOVER_{n}", "")
+        for n in ("KEY", "MASTER_KEY", "ALERT_KEY", "ALERT_TOKEN", "STORAGE", "ARM_TOKEN")
+    )
     columns = os.environ.get("COLUMNS", "")
     width = int(columns) if columns.isdigit() else None
     if sys.stdout.isatty():
@@ -410,27 +396,80 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         with contextlib.redirect_stderr(complaint):  # argparse quotes unrecognised arguments
             args = _parser().parse_args(words)
-    except SystemExit as exc:  # on --help (0) and on usage errors (2)
-        suspects = (*_key_like(words), env_key)
+    except SystemExit as exc:  # on --help and --version (0) and on usage errors (2)
+        suspects = (*_key_like(words), *env_secrets)
         if complaint.getvalue():
             Output(sys.stdout, sys.stderr, suspects).error(complaint.getvalue().rstrip())
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
-    key = args.key or env_key
-    out = Output(sys.stdout, sys.stderr, (key, env_key), width)
+    out = Output(sys.stdout, sys.stderr, (args.key or "", *env_secrets), width)
+    api: Api | None = None
     try:
-        url = args.url or os.environ.get("VI_FAILOVER_URL")
-        if not url:
-            raise CliError(EXIT_USAGE, "give --url or set VI_FAILOVER_URL (the API base)")
-        api = Api(_base_url(url), key, args.request_timeout)
+        api = _api(args, credential)
+        out.secrets = (*out.secrets, *api.credentials.secrets())
         with api.session:
-            return COMMANDS[args.command](api, args, out)
+            code = COMMANDS[args.command](api, args, out)
+        out.secrets = (*out.secrets, *api.credentials.secrets())  # a token got on the way
+        return code
     except CliError as exc:
-        out.error(f"vi-failover: error: {exc.message}")
-        if exc.hint:
-            out.error(f"hint: {exc.hint}")
+        out.secrets = (*out.secrets, *(api.credentials.secrets() if api else ()))
+        _error(out, args, exc)
         return exc.exit_code
+    except (ValueError, MissingExtraError) as exc:  # a VI_FAILOVER_* setting; a missing extra
+        _error(out, args, CliError(EXIT_USAGE, str(exc)))
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # `| head`: the reader has all it wants
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - silences the exit flush
+        return EXIT_OK
+
+
+def _api(args: argparse.Namespace, credential: TokenCredential | None) -> Api:
+    settings = Settings.from_env()
+    args.settings = settings
+    if args.command in ("active", "watch") and args.group is None:
+        args.group = settings.group
+    if args.url:
+        bases: tuple[str, ...] = tuple(
+            api_base(u, setting="--url") for u in args.url.split(",") if u.strip()
+        )
+    else:
+        bases = settings.urls
+    if not bases and not (args.command == "active" and settings.storage is not None):
+        raise CliError(EXIT_USAGE, "give --url or set VI_FAILOVER_URL (the API base)")
+    credentials = Credentials(
+        key=Secret(args.key) if args.key else settings.key,
+        audience=settings.audience,
+        master_key=settings.master_key,
+        alert_key=settings.alert_key,
+        alert_token=settings.alert_token,
+        credential=credential,
+    )
+    return Api(bases, credentials, args.request_timeout)
+
+
+def _error(out: Output, args: argparse.Namespace, exc: CliError) -> None:
+    """The error on stderr: two lines for people, or one JSON object under --json."""
+    if getattr(args, "json", False):
+        body: dict[str, Any] = {"error": exc.code or _code_of(exc), "message": exc.message}
+        body |= {"exitCode": exc.exit_code}
+        if exc.status is not None:
+            body["status"] = exc.status
+        if exc.hint:
+            body["hint"] = exc.hint
+        out.error(json.dumps(body, ensure_ascii=False))
+        return
+    out.error(f"vi-failover: error: {exc.message}")
+    if exc.hint:
+        out.error(f"hint: {exc.hint}")
+
+
+def _code_of(exc: CliError) -> str:
+    return {
+        EXIT_USAGE: "UsageError",
+        EXIT_UNAVAILABLE: "Unavailable",
+        EXIT_NOT_FOUND: "NotFound",
+    }.get(exc.exit_code, "Error")
 
 
 if __name__ == "__main__":

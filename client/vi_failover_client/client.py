@@ -1,39 +1,34 @@
-"""`ActiveAccountClient`: the group's active account, cached for a TTL, revalidated with its
-ETag, and read from the next source when one fails (client/README.md, "Fallback order")."""
+"""`ActiveAccountClient`: the group's active account, held in memory and kept fresh in the
+background, so the call before each indexing request never waits on the network
+(client/README.md, "How a read works")."""
 
 from __future__ import annotations
 
-import copy
+import contextlib
 import logging
-import threading
+import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 import requests
 
-from vi_failover_client.account import (
-    ActiveAccount,
-    ActiveAccountError,
-    ActiveAccountUnavailableError,
-)
-from vi_failover_client.sources import (
-    LAST_KNOWN_GOOD,
-    EndpointSource,
-    LastKnownGoodFile,
-    Read,
-    SourceError,
-)
+from vi_failover_client.account import ActiveAccount
+from vi_failover_client.engine import Engine, OnChange, OnProblem, Timing
+from vi_failover_client.refresh import ClientStatus
+from vi_failover_client.refs import AccountRef, InvalidAccountError, accounts_from_config
+from vi_failover_client.sources import EndpointSource, LastKnownGoodFile, LiveSource
 from vi_failover_client.table import TableReader, TableSource
 
 log = logging.getLogger(__name__)
 
-OnChange = Callable[[ActiveAccount, ActiveAccount | None], None]
+
+class UnknownAccountError(LookupError):
+    """The client knows no account of that name in its group."""
 
 
 def utc_now() -> datetime:
@@ -44,8 +39,9 @@ def utc_now() -> datetime:
 class ActiveAccountClient:
     """Read the active account before every indexing call: `get()` or `with session()`.
 
-    Thread-safe. Within the TTL `get()` returns the cached value without I/O or locking.
-    After it, one caller refreshes while the others wait for that one fetch.
+    Thread-safe. Once a value is held, `get()` returns it from memory without I/O or locking; a
+    daemon thread refreshes it. The first `get()` waits for the first value, up to
+    `ready_timeout` seconds.
     """
 
     def __init__(
@@ -56,52 +52,76 @@ class ActiveAccountClient:
         function_key: str | None = None,
         table: TableSource | None = None,
         last_known_good: Path | str | None = None,
+        accounts: Sequence[AccountRef] | str | Mapping[str, Any] = (),
         ttl: float = 10.0,
         max_staleness: float = 300.0,
-        timeout: float = 3.0,
+        timeout: float = 2.0,
+        refresh_deadline: float = 5.0,
+        ready_timeout: float = 5.0,
+        recheck_after: float = 60.0,
+        jitter: float = 0.2,
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] = utc_now,
+        draw: Callable[[], float] = random.random,
         session: requests.Session | None = None,
         on_change: OnChange | None = None,
+        on_problem: OnProblem | None = None,
     ) -> None:
         if isinstance(endpoints, str):
             raise TypeError("endpoints: give a list of base URLs, not one string")
         if table is not None and group is None:
             raise ValueError("group: reading the table needs the group name (its PartitionKey)")
-        if not endpoints and table is None and last_known_good is None:
-            raise ValueError("give at least one source: endpoints, table or last_known_good")
-        if ttl < 0 or max_staleness < 0 or timeout <= 0:
-            raise ValueError("ttl and max_staleness must be >= 0, timeout > 0")
+        if not endpoints and table is None:
+            # The file only backs live sources up: it is used only if one of them wrote it.
+            raise ValueError("give at least one live source: endpoints or table")
+        if ttl < 0 or max_staleness < 0 or min(timeout, refresh_deadline, ready_timeout) <= 0:
+            raise ValueError(
+                "ttl and max_staleness must be >= 0; timeout, refresh_deadline and "
+                "ready_timeout > 0"
+            )
+        if not 0 <= jitter < 1:
+            raise ValueError("jitter: a fraction from 0 up to 1")
         self._group = group
-        self._ttl = ttl
-        self._max_staleness = max_staleness
+        self._ready_timeout = ready_timeout
         self._clock = clock
-        self._wall_clock = wall_clock
-        self._on_change = on_change
         self._http = session if session is not None else requests.Session()
         self._owns_http = session is None
-        self._endpoints = [
-            EndpointSource(
-                url, group=group, function_key=function_key, session=self._http, timeout=timeout
-            )
+        sources: list[LiveSource] = [
+            EndpointSource(url, group=group, function_key=function_key, session=self._http)
             for url in endpoints
         ]
-        self._tables = _table_readers(table, group, timeout)
-        self._file = (
-            LastKnownGoodFile(Path(last_known_good), group=group)
-            if last_known_good is not None
-            else None
+        sources += _table_readers(table, group, timeout)
+        self._sources = sources
+        self._configured = (
+            accounts_from_config(accounts, group)
+            if isinstance(accounts, str | Mapping)
+            else list(accounts)
         )
-        # One tuple, swapped whole, so the lock-free fast path never sees half an update.
-        self._entry: tuple[ActiveAccount, float] | None = None  # (value, monotonic deadline)
-        self._confirmed_at = 0.0  # monotonic time a live source last confirmed the value
-        self._lock = threading.Lock()
-        self._generation = 0  # bumped by every refresh, so waiters can share its outcome
-        self._failure: ActiveAccountError | None = None
-        self._answered_by: str | None = None
-        self._degraded = False
-        self._warned_stale = False
-        self._save_failing = False
+        self._engine = Engine(
+            group=group,
+            sources=sources,
+            file=None
+            if last_known_good is None
+            else LastKnownGoodFile(Path(last_known_good), group=group),
+            timing=Timing(ttl, max_staleness, timeout, refresh_deadline, recheck_after, jitter),
+            clock=clock,
+            wall_clock=wall_clock,
+            draw=draw,
+            on_change=on_change,
+            on_problem=on_problem,
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Self:
+        """A client from the VI_FAILOVER_* variables (client/README.md, "Settings"); keyword
+        arguments override them."""
+        from vi_failover_client.settings import Settings  # noqa: PLC0415 - avoids a cycle
+
+        return cls(**{**Settings.from_env(environ).client_arguments(), **overrides})
+
+    def __repr__(self) -> str:
+        labels = ", ".join(s.label for s in self._sources)
+        return f"ActiveAccountClient(group={self._group!r}, sources=[{labels}])"
 
     @property
     def group(self) -> str | None:
@@ -109,15 +129,36 @@ class ActiveAccountClient:
         return self._group
 
     def get(self) -> ActiveAccount:
-        """The active account: cached within the TTL, else refreshed through the fallbacks.
+        """The active account, from memory once a value is held; marked `stale` past
+        `max_staleness` without a live confirmation.
 
-        Raises UnknownGroupError when the endpoint does not know the group, and
-        ActiveAccountUnavailableError when no source answers and nothing was ever read.
+        Before the first value it waits up to `ready_timeout` seconds, and raises what
+        `wait_until_ready` raises.
         """
-        entry = self._entry
-        if entry is not None and self._clock() < entry[1]:
-            return entry[0]
-        return self._refresh_or_share()
+        served = self._engine.served
+        if served is None:
+            return self._engine.wait_until_ready(self._ready_timeout)
+        now = self._clock()
+        if now >= served.due and not self._engine.kicked:
+            self._engine.kick()
+        return served.stale if now >= served.stale_at else served.fresh
+
+    def wait_until_ready(self, timeout: float) -> ActiveAccount:
+        """Block until the first value (at most `timeout` seconds) and return it.
+
+        Raises ConfigurationError (UnknownGroupError among them) when a source refused the
+        configuration at start, and ActiveAccountUnavailableError when no source answered.
+        """
+        return self._engine.wait_until_ready(timeout)
+
+    def refresh(self, timeout: float | None = None) -> ClientStatus:
+        """Refresh now and wait for it (at most `timeout` seconds); the status after it."""
+        self._engine.refresh(timeout)
+        return self._engine.status()
+
+    def status(self) -> ClientStatus:
+        """What is held, from which source, how old, problems, and each source's last error."""
+        return self._engine.status()
 
     @contextmanager
     def session(self) -> Iterator[ActiveAccount]:
@@ -126,21 +167,43 @@ class ActiveAccountClient:
         try:
             yield account
         finally:
-            entry = self._entry
-            current = entry[0] if entry is not None else account
-            if _identity(current) != _identity(account):
+            current = self._engine.served
+            if current is not None and _identity(current.fresh) != _identity(account):
                 log.info(
                     "a session on %s (version %d) ended; the active account is now %s (version %d)",
                     account.name,
                     account.version,
-                    current.name,
-                    current.version,
+                    current.fresh.name,
+                    current.fresh.version,
                 )
 
+    def accounts(self) -> tuple[AccountRef, ...]:
+        """Every account of the group the client knows: those it was given (`accounts=`, in
+        priority order), then any other the flag has named."""
+        known = list(self._configured)
+        for named in list(self._engine.named.values()):
+            if all(a.name != named.name for a in known):
+                # A flag without ids (or with bad ones) refers to nothing reachable.
+                with contextlib.suppress(InvalidAccountError):
+                    known.append(named.ref)
+        return tuple(known)
+
+    def account(self, name: str) -> AccountRef:
+        """The account called `name`, to reach a video it holds; UnknownAccountError if unknown."""
+        for ref in self.accounts():
+            if ref.name == name:
+                return ref
+        known = ", ".join(a.name for a in self.accounts()) or "none"
+        raise UnknownAccountError(
+            f"no account {name!r} known for {self._group or 'the group'} (known: {known}); give "
+            "every account with accounts= or VI_FAILOVER_CONFIG (the app's FAILOVER_CONFIG)"
+        )
+
     def close(self) -> None:
-        """Release connections: the table clients', and the HTTP session if this client made it."""
-        for reader in self._tables:
-            reader.close()
+        """Stop refreshing and release connections."""
+        self._engine.close()
+        for source in self._sources:
+            source.close()
         if self._owns_http:
             self._http.close()
 
@@ -154,149 +217,6 @@ class ActiveAccountClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-    def _refresh_or_share(self) -> ActiveAccount:
-        seen = self._generation
-        with self._lock:
-            entry = self._entry
-            if entry is not None and self._clock() < entry[1]:
-                return entry[0]
-            if self._generation != seen:  # a refresh finished while this caller waited
-                if self._failure is not None:
-                    # A copy: raising one instance in many threads would tangle its traceback.
-                    raise copy.copy(self._failure)
-                if entry is not None:
-                    return entry[0]
-            previous = entry[0] if entry is not None else None
-            account = self._refresh(previous)
-        if self._on_change is not None and (
-            previous is None or _identity(previous) != _identity(account)
-        ):
-            try:
-                self._on_change(account, previous)
-            except Exception:
-                log.exception("on_change raised; the new account is in use regardless")
-        return account
-
-    def _refresh(self, previous: ActiveAccount | None) -> ActiveAccount:
-        """Under the lock: live sources in order, then what is cached, then the file."""
-        self._generation += 1
-        self._failure = None
-        failures: list[tuple[str, str]] = []
-        try:
-            read = self._read_live(previous, failures)
-        except ActiveAccountError as exc:  # UnknownGroupError: configuration, not an outage
-            self._failure = exc
-            raise
-        if read is not None:
-            now = self._clock()
-            ttl = self._ttl if read.max_age is None else min(self._ttl, read.max_age)
-            self._entry = (read.account, now + ttl)
-            self._confirmed_at = now
-            self._note_live(read.account, failures)
-            self._save(read.account)
-            return read.account
-        try:
-            account = self._fall_back(previous, failures)
-        except ActiveAccountUnavailableError as exc:
-            self._failure = exc
-            raise
-        # Retry the live sources after a TTL, not on every call: they just failed.
-        self._entry = (account, self._clock() + self._ttl)
-        self._note_degraded(account, failures)
-        return account
-
-    def _read_live(
-        self, previous: ActiveAccount | None, failures: list[tuple[str, str]]
-    ) -> Read | None:
-        now = self._wall_clock()
-        for endpoint in self._endpoints:
-            try:
-                return endpoint.read(previous, now)
-            except SourceError as exc:
-                failures.append((endpoint.label, str(exc)))
-        for reader in self._tables:
-            try:
-                return reader.read(now)
-            except SourceError as exc:
-                failures.append((reader.label, str(exc)))
-        return None
-
-    def _fall_back(
-        self, previous: ActiveAccount | None, failures: list[tuple[str, str]]
-    ) -> ActiveAccount:
-        if previous is not None and previous.source != LAST_KNOWN_GOOD:
-            stale = self._clock() - self._confirmed_at > self._max_staleness
-            return previous if previous.stale == stale else replace(previous, stale=stale)
-        if self._file is not None:
-            try:
-                return self._file.read()
-            except SourceError as exc:
-                failures.append((self._file.label, str(exc)))
-        if previous is not None:  # read from the file earlier; the file has gone since
-            return previous
-        group = repr(self._group) if self._group else "the endpoint's only group"
-        reasons = "; ".join(f"{label}: {why}" for label, why in failures)
-        raise ActiveAccountUnavailableError(
-            f"no source answered for {group} and nothing was read before: {reasons}", failures
-        )
-
-    def _note_live(self, account: ActiveAccount, failures: list[tuple[str, str]]) -> None:
-        if self._degraded or account.source != self._answered_by:
-            if failures:
-                log.info(
-                    "active account of %s: reading from %s; %s",
-                    account.group,
-                    account.source,
-                    _reasons(failures),
-                )
-            elif self._degraded or self._answered_by is not None:
-                log.info("active account of %s: %s answers again", account.group, account.source)
-        self._answered_by = account.source
-        self._degraded = False
-        self._warned_stale = False
-
-    def _note_degraded(self, account: ActiveAccount, failures: list[tuple[str, str]]) -> None:
-        if not self._degraded:
-            log.warning(
-                "active account of %s: every live source failed (%s); using %s (version %d) "
-                "from %s, confirmed at %s%s",
-                account.group,
-                _reasons(failures),
-                account.name,
-                account.version,
-                account.source,
-                account.fetched_at.isoformat(),
-                ", stale" if account.stale else "",
-            )
-        elif account.stale and not self._warned_stale:
-            log.warning(
-                "active account of %s: %s (version %d) is now stale: no live source has "
-                "confirmed it since %s",
-                account.group,
-                account.name,
-                account.version,
-                account.fetched_at.isoformat(),
-            )
-        self._degraded = True
-        self._warned_stale = account.stale
-        self._answered_by = None
-
-    def _save(self, account: ActiveAccount) -> None:
-        if self._file is None:
-            return
-        try:
-            self._file.write(account)
-        except OSError as exc:
-            if not self._save_failing:
-                log.warning(
-                    "cannot save the last-known-good file %s: %s",
-                    self._file.path,
-                    exc.strerror or type(exc).__name__,
-                )
-            self._save_failing = True
-        else:
-            self._save_failing = False
 
 
 def _table_readers(
@@ -315,7 +235,3 @@ def _table_readers(
 
 def _identity(account: ActiveAccount) -> tuple[str, str, int]:
     return account.group, account.name, account.version
-
-
-def _reasons(failures: Sequence[tuple[str, str]]) -> str:
-    return "; ".join(f"{label}: {why}" for label, why in failures)

@@ -8,26 +8,38 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from typing import Literal, Protocol
 
 import requests
 
 from vi_failover_client.account import (
     ActiveAccount,
-    UnknownGroupError,
     account_from_view,
     from_last_known_good,
+    last_known_good_writer,
     to_last_known_good,
 )
+from vi_failover_client.urls import api_base, require_secure, safe_url
 
 LAST_KNOWN_GOOD = "last-known-good"
+Failure = Literal["unavailable", "misconfigured", "unknown-group"]
 
 
 class SourceError(Exception):
-    """One source could not give the flag; the message says why and is safe to log."""
+    """One source could not give the flag; the message says why and is safe to log.
+
+    `kind` says what a caller can do: `unavailable` may pass (an outage), `misconfigured` will
+    not (a refused key, a wrong URL or table), and `unknown-group` says the group is not
+    configured where the flag is kept.
+    """
+
+    def __init__(self, message: str, kind: Failure = "unavailable") -> None:
+        super().__init__(message)
+        self.kind: Failure = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,12 +50,19 @@ class Read:
     max_age: float | None = None
 
 
-def safe_url(url: str) -> str:
-    """The URL without credentials, query or fragment, for labels and messages."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    netloc = f"{host}:{parts.port}" if parts.port else host
-    return urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+class LiveSource(Protocol):
+    """An endpoint or a table endpoint: read the flag within `timeout` seconds."""
+
+    label: str
+    identity: str
+
+    def read(self, cached: ActiveAccount | None, now: datetime, timeout: float) -> Read:
+        """The flag, or SourceError."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
 
 
 def network_reason(exc: BaseException) -> str:
@@ -91,20 +110,25 @@ class EndpointSource:
         group: str | None,
         function_key: str | None,
         session: requests.Session,
-        timeout: float,
     ) -> None:
-        self.label = f"endpoint:{safe_url(base_url)}"
-        self._url = base_url.rstrip("/") + "/active-account"
+        base = api_base(base_url, setting="endpoints")
+        if function_key:
+            require_secure(base, setting="endpoints (VI_FAILOVER_URL)")
+        self.label = f"endpoint:{safe_url(base)}"
+        self.identity = self.label
+        self._url = base + "/active-account"
         self._params = {"group": group} if group else None
         self._group = group
         self._headers = {"Accept": "application/json"}
         if function_key:
             self._headers["x-functions-key"] = function_key
         self._session = session
-        self._timeout = timeout
 
-    def read(self, cached: ActiveAccount | None, now: datetime) -> Read:
-        """The flag, or `cached` confirmed by a 304; UnknownGroupError on a 404 UnknownGroup."""
+    def __repr__(self) -> str:
+        return f"EndpointSource({self.label!r})"
+
+    def read(self, cached: ActiveAccount | None, now: datetime, timeout: float) -> Read:
+        """The flag, or `cached` confirmed by a 304."""
         headers = self._headers
         # Every endpoint serves the same table, so any endpoint's ETag revalidates at any other.
         if cached is not None and cached.etag and cached.source.startswith("endpoint:"):
@@ -116,27 +140,32 @@ class EndpointSource:
                 self._url,
                 params=self._params,
                 headers=headers,
-                timeout=self._timeout,
-                allow_redirects=False,
+                timeout=timeout,
+                allow_redirects=False,  # a redirect to another host would take the key along
             )
         except requests.Timeout:
-            raise SourceError(f"timed out after {self._timeout:g} s") from None
+            raise SourceError(f"timed out after {round(timeout, 1):g} s") from None
         except requests.RequestException as exc:
             raise SourceError(f"unreachable ({network_reason(exc)})") from None
         age = max_age(response.headers.get("Cache-Control"))
         etag = response.headers.get("ETag")
-        if response.status_code == 304:
+        status = response.status_code
+        if status == 304:
             if cached is None:
                 raise SourceError("answered 304 to a request that had no If-None-Match")
             confirmed = replace(
-                cached, source=self.label, fetched_at=now, stale=False, etag=etag or cached.etag
+                cached,
+                source=self.label,
+                fetched_at=now,
+                stale=False,
+                etag=etag or cached.etag,
+                group_unknown=False,
             )
             return Read(confirmed, age)
-        if response.status_code == 404 and _error_code(response) == "UnknownGroup":
-            raise UnknownGroupError(f"{self.label}: {_error_message(response)}")
-        if response.status_code != 200:
-            hint = " (check the function key)" if response.status_code in (401, 403) else ""
-            raise SourceError(f"answered {response.status_code}{hint}")
+        if status == 404 and _error_code(response) == "UnknownGroup":
+            raise SourceError(_error_message(response), "unknown-group")
+        if status != 200:
+            raise SourceError(*_refusal(response))
         try:
             account = account_from_view(
                 response.json(), source=self.label, fetched_at=now, etag=etag
@@ -144,8 +173,34 @@ class EndpointSource:
         except ValueError as exc:  # MalformedError and requests' JSON errors alike
             raise SourceError(f"malformed answer: {exc}") from None
         if self._group is not None and account.group != self._group:
-            raise SourceError(f"answered for group {account.group!r}, not {self._group!r}")
+            raise SourceError(
+                f"answered for group {account.group!r}, not {self._group!r}", "misconfigured"
+            )
         return Read(account, age)
+
+    def close(self) -> None:
+        """The session belongs to the client, which closes it."""
+
+
+def _refusal(response: requests.Response) -> tuple[str, Failure]:
+    """Why a non-200 answer failed, and whether it is a configuration mistake."""
+    status = response.status_code
+    if status in (401, 403):
+        return (
+            f"answered {status}: the function key was refused (VI_FAILOVER_KEY: the readers' "
+            "key of the function app)",
+            "misconfigured",
+        )
+    if status == 404:
+        return (
+            "answered 404: no active-account route here (the URL is the app's API base, "
+            "e.g. https://<app>.azurewebsites.net/api)",
+            "misconfigured",
+        )
+    if 300 <= status < 400:
+        where = safe_url(response.headers.get("Location", "")) or "?"
+        return f"answered {status}, a redirect to {where}: use that URL", "misconfigured"
+    return f"answered {status}", "unavailable"
 
 
 def _error_code(response: requests.Response) -> str | None:
@@ -159,36 +214,44 @@ def _error_code(response: requests.Response) -> str | None:
 
 def _error_message(response: requests.Response) -> str:
     message = response.json().get("message")
-    return message if isinstance(message, str) else "unknown group"
+    return message if isinstance(message, str) and message else "unknown group"
 
 
 class LastKnownGoodFile:
-    """The last value a live source gave, as JSON, for when every live source fails."""
+    """The last value a live source gave, as JSON, for when every live source fails.
+
+    The file records which source and which requested group wrote it; a client configured with
+    other sources, or for another group, does not use it.
+    """
 
     def __init__(self, path: Path, *, group: str | None) -> None:
         self.path = path
         self.label = f"{LAST_KNOWN_GOOD} ({path})"
         self._group = group
 
-    def read(self) -> ActiveAccount:
-        """The saved value, always marked stale."""
+    def read(self, identities: Collection[str]) -> ActiveAccount:
+        """The saved value, always marked stale, if one of `identities` wrote it."""
         try:
             raw = json.loads(self.path.read_text(encoding="utf-8"))
+            writer, group = last_known_good_writer(raw)
             account = from_last_known_good(raw, source=LAST_KNOWN_GOOD)
         except FileNotFoundError:
             raise SourceError("no file yet") from None
         except OSError as exc:
             raise SourceError(f"unreadable ({exc.strerror or type(exc).__name__})") from None
         except ValueError as exc:  # MalformedError and json's errors alike
-            raise SourceError(f"malformed: {exc}") from None
-        if self._group is not None and account.group != self._group:
-            raise SourceError(f"holds group {account.group!r}, not {self._group!r}")
+            raise SourceError(f"not used: {exc}") from None
+        if writer not in identities:
+            raise SourceError(f"not used: written from {writer}, which this client does not read")
+        if group != self._group:
+            raise SourceError(f"not used: written for group {group!r}, not {self._group!r}")
         return account
 
-    def write(self, account: ActiveAccount) -> None:
+    def write(self, account: ActiveAccount, *, writer: str) -> None:
         """Replace the file atomically, so a crash mid-write never leaves half a file."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        data = json.dumps(to_last_known_good(account), indent=2).encode()
+        body = to_last_known_good(account, writer=writer, requested_group=self._group)
+        data = json.dumps(body, indent=2).encode()
         handle, temporary = tempfile.mkstemp(
             dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp"
         )

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Self
-from urllib.parse import urlsplit
 
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential, TokenCredential
 from azure.core.exceptions import (
@@ -17,8 +16,9 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient
 
-from vi_failover_client.account import account_from_entity
-from vi_failover_client.sources import Read, SourceError, network_reason, safe_url
+from vi_failover_client.account import ActiveAccount, account_from_entity
+from vi_failover_client.sources import Read, SourceError, network_reason
+from vi_failover_client.urls import require_secure, safe_url
 
 ACTIVE_ROW = "active"
 DEFAULT_TABLE = "FailoverState"
@@ -35,10 +35,11 @@ class TableSource:
     table_name: str = DEFAULT_TABLE
 
     def __post_init__(self) -> None:
+        # Every table request carries the key, a SAS or a token.
         for name in ("primary_endpoint", "secondary_endpoint"):
             value = getattr(self, name)
-            if value is not None and urlsplit(value).scheme.lower() not in ("http", "https"):
-                raise ValueError(f"{name}: expected an http(s) URL, got {safe_url(value)!r}")
+            if value is not None:
+                require_secure(value, setting=f"table {name}")
 
     @classmethod
     def for_account(
@@ -113,16 +114,16 @@ class TableReader:
     """One endpoint of the table: `get_entity(group, "active")`, quickly and without SDK retries.
 
     The client's own fallback chain is the retry: a slow primary must hand over to the
-    secondary within `timeout`, not after the SDK's default back-off.
+    secondary within the client's timeout, not after the SDK's default back-off.
     """
 
     def __init__(
         self, label: str, endpoint: str, source: TableSource, *, group: str, timeout: float
     ) -> None:
         self.label = label
+        self.identity = f"table:{safe_url(endpoint)}/{source.table_name}"
         self._where = f"{safe_url(endpoint)}, table {source.table_name}"
         self._group = group
-        self._timeout = timeout
         self._client = TableClient(
             endpoint=endpoint,
             table_name=source.table_name,
@@ -132,21 +133,39 @@ class TableReader:
             read_timeout=timeout,
         )
 
-    def read(self, now: datetime) -> Read:
+    def __repr__(self) -> str:
+        return f"TableReader({self.label!r}, {self._where!r})"
+
+    def read(self, cached: ActiveAccount | None, now: datetime, timeout: float) -> Read:
         """The entity as an ActiveAccount; `now` decides whether a pin with an expiry holds."""
         try:
-            entity = self._client.get_entity(partition_key=self._group, row_key=ACTIVE_ROW)
+            entity = self._client.get_entity(
+                partition_key=self._group,
+                row_key=ACTIVE_ROW,
+                connection_timeout=timeout,
+                read_timeout=timeout,
+            )
         except ResourceNotFoundError as exc:
-            missing_table = getattr(exc, "error_code", None) == "TableNotFound"
-            what = "no such table" if missing_table else "no active entity"
-            raise SourceError(f"{what} for group {self._group!r} ({self._where})") from None
+            if getattr(exc, "error_code", None) == "TableNotFound":
+                raise SourceError(
+                    f"no such table ({self._where}): check the table name", "misconfigured"
+                ) from None
+            # The app writes a group's entity at its first change or readiness check.
+            raise SourceError(
+                f"no active entity for group {self._group!r} yet ({self._where})"
+            ) from None
         except (ServiceRequestTimeoutError, ServiceResponseTimeoutError):
-            raise SourceError(f"timed out after {self._timeout:g} s ({self._where})") from None
+            raise SourceError(f"timed out after {round(timeout, 1):g} s ({self._where})") from None
         except HttpResponseError as exc:
-            hint = " (the reader needs Storage Table Data Reader)" if exc.status_code == 403 else ""
             error_code = getattr(exc, "error_code", None)
             code = f" {error_code}" if error_code else ""
-            raise SourceError(f"answered {exc.status_code}{code}{hint} ({self._where})") from None
+            if exc.status_code in (401, 403):
+                raise SourceError(
+                    f"answered {exc.status_code}{code}: the reader needs Storage Table Data "
+                    f"Reader, a valid key or a read SAS ({self._where})",
+                    "misconfigured",
+                ) from None
+            raise SourceError(f"answered {exc.status_code}{code} ({self._where})") from None
         except AzureError as exc:
             raise SourceError(f"unreachable ({network_reason(exc)}; {self._where})") from None
         try:
