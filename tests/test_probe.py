@@ -14,7 +14,7 @@ from azure.core.exceptions import ClientAuthenticationError
 
 from devhost.azurite import free_port
 from devhost.standin import AzureStandIn
-from shared.adapters.arm import ArmClient, StaticTokenCredential
+from shared.adapters.arm import ArmClient, ArmNoAnswerError, StaticTokenCredential
 from shared.adapters.probe import AccountProber
 from shared.core.model import Account, ProbeResult, ReadinessStatus
 
@@ -251,6 +251,19 @@ def test_an_account_given_only_by_resource_id_resolves_from_arm(
 
     expected = (Status.HEALTHY, WESTUS.account_id, "westus")
     assert expected == (result.status, result.account_id, result.location)
+
+
+def test_an_arm_answer_with_an_empty_location_or_account_id_is_no_answer() -> None:
+    """ARM answering 200 with "" for location and accountId has not told them: the account is
+    unresolved (ArmNoAnswerError naming both fields), not resolved to an empty region."""
+    blank = replace(WESTUS, location="", account_id="")
+    with AzureStandIn([blank], arm_token=ARM_TOKEN) as server:
+        arm = ArmClient(StaticTokenCredential(ARM_TOKEN), base_url=server.url, timeout=TIMEOUT)
+        with pytest.raises(ArmNoAnswerError) as raised:
+            arm.get_account(WESTUS.resource_id)
+        arm.close()
+
+    assert "without location, properties.accountId" in str(raised.value)
 
 
 @pytest.mark.parametrize(

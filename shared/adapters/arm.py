@@ -126,7 +126,10 @@ class ArmClient:
             "properties.accountId": properties.get("accountId"),
             "properties.provisioningState": properties.get("provisioningState"),
         }
-        if missing := [name for name, value in fields.items() if not isinstance(value, str)]:
+        # An empty string is as missing as an absent field: "" is no location and no account.
+        if missing := [
+            name for name, value in fields.items() if not isinstance(value, str) or not value
+        ]:
             raise ArmNoAnswerError(
                 f"{where} → 200 in {_ms(started)} ms without {', '.join(missing)}"
             )
