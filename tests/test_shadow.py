@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from shared.adapters.memory_store import InMemoryStateStore
 from shared.app.unit_of_work import GroupWriter
@@ -14,10 +17,12 @@ from shared.core.decide import decide
 from shared.core.manual import ManualRequest, decide_manual
 from shared.core.model import Group, Phase, ProbeResult, ReadinessStatus
 from shared.core.notification import notification_for, text
+from shared.core.shadow import WOULD
 from shared.core.state import Decision, GroupState
 from shared.core.tick import decide_tick
 from shared.http.views import state_view
 from tests.core import EAST, T0, WEST, FakeClock, group, incident, passing, state
+from tests.test_decide_properties import FAST, GROUP, Lifecycle, ledger, ordered, scenarios
 from tests.test_settings import variant
 
 SHADOW = group(mode="shadow")
@@ -272,3 +277,27 @@ def test_a_change_of_mode_is_paged_once() -> None:
         "vi-failover: group default changed mode, stays on contoso-eastus: policy.mode changed "
         "from shadow to active"
     )
+
+
+@FAST
+@given(scenarios(), st.randoms(use_true_random=False), st.integers(0, 6))
+def test_any_history_in_shadow_mode_moves_no_flag_and_shadows_active_mode_step_by_step(
+    scenario: list[Lifecycle], rnd: random.Random, extra: int
+) -> None:
+    """Whatever arrives, in any order: apps stay on the primary at version 1, and after every
+    delivery the would-be account is where active mode put the flag, with the same action."""
+    signals = ordered(scenario) + [s for life in scenario for s in life.updates][:extra]
+    rnd.shuffle(signals)
+    shadow_group = replace(GROUP, policy=replace(GROUP.policy, mode="shadow"))
+    active, shadow = state(GROUP), state(shadow_group)
+
+    for n, signal in enumerate(signals):
+        now = T0 + timedelta(hours=12, seconds=n)
+        a = decide(signal, GROUP, active, now, f"d{n}")
+        s = decide(signal, shadow_group, shadow, now, f"d{n}")
+        active, shadow = a.new_state or active, s.new_state or shadow
+
+        assert shadow.shadow is not None
+        assert (EAST.name, 1) == (shadow.active, shadow.version)
+        assert (active.active, WOULD.get(a.action, a.action)) == (shadow.shadow.account, s.action)
+        assert ledger(active) == ledger(shadow)
