@@ -301,3 +301,14 @@ def test_any_history_in_shadow_mode_moves_no_flag_and_shadows_active_mode_step_b
         assert (EAST.name, 1) == (shadow.active, shadow.version)
         assert (active.active, WOULD.get(a.action, a.action)) == (shadow.shadow.account, s.action)
         assert ledger(active) == ledger(shadow)
+
+
+def test_a_pin_holds_the_would_be_placement_as_it_holds_an_active_controller() -> None:
+    """Pinned by an operator, the shadow decision is `suppressed`, as in active mode."""
+    pinned = replace(state(SHADOW), pinned=True, actor="ops@contoso")
+
+    decision = decide(incident(), SHADOW, pinned, T0, "a")
+
+    would = saved(decision).shadow
+    assert would is not None
+    assert ("suppressed", EAST.name) == (decision.action, would.account)
