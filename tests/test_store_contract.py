@@ -175,6 +175,29 @@ def test_a_tombstone_and_the_impact_ended_times_round_trip(store: StateStore) ->
     )
 
 
+def test_the_mode_and_a_shadow_placement_round_trip(store: StateStore) -> None:
+    """The mode and the would-be placement survive, beside the flag apps read."""
+    shadow_group = replace(GRP, policy=replace(GRP.policy, mode="shadow"))
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
+    start = initial_state(shadow_group, T0)
+    assert start.shadow is not None
+    would = replace(
+        start.shadow,
+        account=WEST.name,
+        since=T0 + timedelta(minutes=1),
+        reason="would have moved",
+        auto_moves=(T0 + timedelta(minutes=1),),
+        blocked_since=T0,
+        apart_since=T0 + timedelta(minutes=1),
+    )
+
+    store.save(shadow_group, created, replace(start, shadow=would), [])
+    loaded = store.load_active(GRP.name)
+
+    assert loaded is not None
+    assert ("shadow", would, EAST.name) == (loaded.mode, loaded.shadow, loaded.active)
+
+
 @pytest.mark.parametrize(
     "event_time",
     [

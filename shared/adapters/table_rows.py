@@ -18,6 +18,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
+from shared.adapters.table_placement import mode_from, placement_columns, placement_from
 from shared.core.limits import TITLE_UNITS, check_entity, fit
 from shared.core.model import Group, Phase, ReadinessStatus, SignalKind
 from shared.core.state import GroupState, Incident, IncidentStatus, Readiness
@@ -66,6 +67,7 @@ def state_entity(group: Group, state: GroupState) -> Entity:
         "AutoMoves": json.dumps([t.isoformat() for t in state.auto_moves]),
         "ImpactEnded": json.dumps({k: t.isoformat() for k, t in state.impact_ended.items()}),
         "LastDelivery": state.last_delivery,
+        **placement_columns(state),
     }
     if state.pin_expires is not None:
         entity["PinExpires"] = state.pin_expires
@@ -98,6 +100,8 @@ def state_from(
             for name, t in json.loads(entity.get("ImpactEnded") or "{}").items()
         },
         last_delivery=entity.get("LastDelivery", ""),
+        mode=mode_from(entity),
+        shadow=placement_from(entity),
         etag=etag,
     )
 

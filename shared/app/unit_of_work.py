@@ -4,9 +4,10 @@ bounded retry.
 A group that was never written starts from its initial state and is created by the same
 conditional write (insert if absent): no request writes every group. A group whose stored
 active account is no longer configured is moved back to its primary first, audited and
-notified. When another writer got there first, the state is read and decided again, a bounded
-number of times; each write is stamped with its delivery, so a conflict caused by our own
-write (its reply lost, the request resent) is recognised and not decided twice.
+notified; a change of the group's `policy.mode` is audited the same way (it moves nothing).
+When another writer got there first, the state is read and decided again, a bounded number of
+times; each write is stamped with its delivery, so a conflict caused by our own write (its
+reply lost, the request resent) is recognised and not decided twice.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from shared.app.ports import StateStore
 from shared.core.drift import after_realigning, realigned
 from shared.core.failover import initial_state
 from shared.core.model import Group
+from shared.core.shadow import kept_apart, mode_switched
 from shared.core.state import Decision, GroupState
 
 log = logging.getLogger(__name__)
@@ -43,6 +45,7 @@ class GroupWriter:
         clock: Callable[[], datetime],
         *,
         sleep: Callable[[float], None] = time.sleep,
+        # Told of each change the configuration made: a realignment, a change of mode.
         on_realigned: Callable[[Decision], object] = lambda _: None,
         max_attempts: int = MAX_ATTEMPTS,
     ) -> None:
@@ -66,13 +69,15 @@ class GroupWriter:
             now = self._clock()
             start = previous or initial_state(group, now)
             realign = realigned(group, start, now, delivery)
-            decision = choose(realign.new_state if realign and realign.new_state else start, now)
-            decision = after_realigning(realign, decision)
+            aligned = realign.new_state if realign and realign.new_state else start
+            switch = mode_switched(group, aligned, now, delivery)
+            decision = choose(switch.new_state if switch and switch.new_state else aligned, now)
+            decision = after_realigning(realign, after_realigning(switch, decision))
             if decision.new_state is None:
                 if decision.audit:
                     self._store.append_audit(decision.audit)
                 return decision
-            stamped = replace(decision.new_state, last_delivery=delivery)
+            stamped = replace(kept_apart(start, decision.new_state, now), last_delivery=delivery)
             try:
                 saved = self._store.save(group, previous, stamped, decision.audit)
             except ConflictError:
@@ -84,9 +89,10 @@ class GroupWriter:
                 backoff = min(MAX_BACKOFF_SECONDS, CONFLICT_BACKOFF_SECONDS * 2**attempt)
                 self._sleep(random.uniform(0, backoff))  # noqa: S311  not crypto
                 continue
-            if realign is not None:
-                log.warning("group %s: %s", group.name, realign.reason)
-                self._on_realigned(realign)
+            for change in (realign, switch):
+                if change is not None:
+                    log.warning("group %s: %s", group.name, change.reason)
+                    self._on_realigned(change)
             return replace(decision, new_state=saved)
         raise WriteConflictError(
             f"group {group.name}: its state kept changing; gave up after {self._max_attempts} "

@@ -8,10 +8,22 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
+from typing import TypeVar
 
-from shared.core.model import Account, Config, Group, Policy, normalize_region
+from shared.core.model import (
+    Account,
+    Config,
+    FailbackMode,
+    Group,
+    Mode,
+    Policy,
+    normalize_region,
+)
+
+_T = TypeVar("_T")
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 _RESOURCE_ID = re.compile(
@@ -19,6 +31,8 @@ _RESOURCE_ID = re.compile(
     re.IGNORECASE,
 )
 _HEALTH_STATES = {"available", "unavailable", "degraded", "unknown"}
+_FAILBACK: dict[str, FailbackMode] = {"manual": "manual", "auto": "auto"}
+_MODES: dict[str, Mode] = {"active": "active", "shadow": "shadow"}
 _POLICY_KEYS = {
     "serviceNames",
     "failoverOn",
@@ -31,6 +45,7 @@ _POLICY_KEYS = {
     "confirmWithProbe",
     "failoverOnProbeFailures",
     "maxAutoMovesPerDay",
+    "mode",
 }
 
 
@@ -133,11 +148,9 @@ def _policy(raw: object, base: Policy, path: str) -> Policy:
         value = _bool(obj["acceptSynthetic"], f"{path}.acceptSynthetic")
         policy = replace(policy, accept_synthetic=value)
     if "failback" in obj:
-        mode = obj["failback"]
-        if mode in ("manual", "auto"):
-            policy = replace(policy, failback=mode)
-        else:
-            raise ConfigError(f'FAILOVER_CONFIG: {path}.failback: must be "manual" or "auto"')
+        policy = replace(policy, failback=_choice(obj["failback"], f"{path}.failback", _FAILBACK))
+    if "mode" in obj:
+        policy = replace(policy, mode=_choice(obj["mode"], f"{path}.mode", _MODES))
     if "failbackStableMinutes" in obj:
         minutes = _minutes(obj["failbackStableMinutes"], f"{path}.failbackStableMinutes")
         policy = replace(policy, failback_stable_minutes=minutes)
@@ -197,6 +210,13 @@ def _bool(raw: object, path: str) -> bool:
     if not isinstance(raw, bool):
         raise ConfigError(f"FAILOVER_CONFIG: {path}: must be true or false")
     return raw
+
+
+def _choice(raw: object, path: str, choices: Mapping[str, _T]) -> _T:
+    if not isinstance(raw, str) or raw not in choices:
+        allowed = " or ".join(f'"{c}"' for c in choices)
+        raise ConfigError(f"FAILOVER_CONFIG: {path}: must be {allowed}")
+    return choices[raw]
 
 
 def _minutes(raw: object, path: str) -> int:

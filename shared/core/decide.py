@@ -28,6 +28,7 @@ from shared.core.model import Group, Signal, Timekeeping
 from shared.core.preflight import Preflight, with_needs
 from shared.core.readiness import with_probes
 from shared.core.records import freed_note, no_change, with_note
+from shared.core.shadow import decided
 from shared.core.state import Decision, GroupState, Incident, KnownUpdate
 
 __all__ = ["impacted_accounts"]  # re-exported: the shell asks which groups a signal names
@@ -58,13 +59,19 @@ def decide(
     `newest` is the newest update of the signal's incident the controller has seen, whichever
     groups it named (Service Health only). An update older than it is stale for every group;
     a group that missed it (a copy older than it) gets it applied instead. `preflight` holds
-    the probes made in this delivery; a decision that needs more says so in `needs`.
+    the probes made in this delivery; a decision that needs more says so in `needs`. In
+    shadow mode the same decision is made over where the controller would have put the group,
+    and nothing apps read moves (`shared.core.shadow`).
     """
-    merged = with_probes(state, preflight.probes)
-    decision = _decide(signal, group, merged, now, delivery_id, newest, clock)
-    if merged is not state and decision.new_state is None and decision.action != "ignored":
-        decision = replace(decision, new_state=merged)  # what the probes found is recorded
-    return with_needs(decision, group, merged, now, preflight)
+
+    def over(seen: GroupState) -> Decision:
+        merged = with_probes(seen, preflight.probes)
+        decision = _decide(signal, group, merged, now, delivery_id, newest, clock)
+        if merged is not seen and decision.new_state is None and decision.action != "ignored":
+            decision = replace(decision, new_state=merged)  # what the probes found is recorded
+        return with_needs(decision, group, merged, now, preflight)
+
+    return decided(group, state, over)
 
 
 def _decide(
@@ -206,11 +213,13 @@ def _stale(
 ) -> Decision:
     """A duplicate or older update changes nothing, except that it retries a pending failover.
 
-    A failover that was blocked (no ready target) is tried again: readiness may have changed
-    since, and the action group's re-delivery is the natural moment to notice. `noted` is the
-    state with the update's id remembered, when it came from beyond the skew bound.
+    A failover that is due but was not made is tried again, as the next readiness tick would:
+    one that was blocked (no ready target; readiness may have changed since), or one that
+    shadow mode held back before the group switched to active. The action group's re-delivery
+    is the natural moment to notice. `noted` is the state with the update's id remembered, when
+    it came from beyond the skew bound.
     """
-    if failover_causes(noted) and noted.blocked_since is not None:
+    if failover_causes(noted):
         retried = move_if_needed(signal, group, noted, now, delivery_id)
         if retried.action == "failed_over":
             return retried

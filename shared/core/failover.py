@@ -12,20 +12,25 @@ from datetime import datetime, timedelta
 
 from shared.core.model import Account, Group, Signal, SignalKind
 from shared.core.records import changed, recorded_reason
+from shared.core.shadow import placement_of
 from shared.core.state import Decision, GroupState
 
 _DAY = timedelta(days=1)
 
 
 def initial_state(group: Group, now: datetime) -> GroupState:
-    """The state of a group nothing has happened to yet: active on its primary."""
-    return GroupState(
+    """The state of a group nothing has happened to yet: active on its primary (and, in shadow
+    mode, placed there by the controller too)."""
+    state = GroupState(
         group=group.name,
         active=group.accounts[0].name,
         version=1,
         since=now,
         reason="initial state: the primary account",
     )
+    if group.policy.mode == "active":
+        return state
+    return replace(state, mode="shadow", shadow=placement_of(state))
 
 
 def move_if_needed(

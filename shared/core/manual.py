@@ -7,6 +7,8 @@ from datetime import datetime
 
 from shared.core.failover import blocking_incidents
 from shared.core.model import Group
+from shared.core.records import with_note
+from shared.core.shadow import placed, placement_of, shadow_of
 from shared.core.state import AuditRecord, Decision, GroupState, IncidentStatus, ManualAction
 
 
@@ -38,7 +40,35 @@ def decide_manual(
     now: datetime,
     delivery_id: str,
 ) -> Decision:
-    """Apply an operator's request; raises when the target is unknown or unsafe without force."""
+    """Apply an operator's request; raises when the target is unknown or unsafe without force.
+
+    Operators move the flag in shadow mode too, and the controller's would-be placement follows
+    the request as an active controller's would; a request an active controller would refuse
+    leaves the placement where it is."""
+    decision = _decided(request, group, state, now, delivery_id)
+    shadow = shadow_of(group, state)
+    if shadow is None:
+        return decision
+    try:
+        would = _decided(request, group, placed(state, shadow), now, delivery_id).new_state
+    except UnsafeTargetError:
+        return decision
+    if would is None:
+        return decision
+    where = replace(placement_of(would), apart_since=shadow.apart_since)
+    followed = replace(decision, new_state=replace(decision.new_state or state, shadow=where))
+    if where.account == shadow.account:
+        return followed
+    return with_note(followed, f"shadow mode: the would-be placement follows to {where.account}")
+
+
+def _decided(
+    request: ManualRequest,
+    group: Group,
+    state: GroupState,
+    now: datetime,
+    delivery_id: str,
+) -> Decision:
     target = request.to or state.active
     if group.account(target) is None:
         known = ", ".join(a.name for a in group.accounts)

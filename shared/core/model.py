@@ -39,6 +39,7 @@ class ArmAccount:
 
 
 FailbackMode = Literal["manual", "auto"]
+Mode = Literal["active", "shadow"]  # shadow: decide and audit what it would do, move nothing
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,7 @@ class Policy:
     confirm_with_probe: int = 0  # >0: a Service Health failover waits for N failed probes
     failover_on_probe_failures: int = 0  # >0: N failed probes of the active account move it
     max_auto_moves_per_day: int = 4  # caps failbacks and probe-driven moves, not alert moves
+    mode: Mode = "active"
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,22 @@ ACTOR_CHARS = 200
 _MARKDOWN = frozenset("[]()*_`~|")
 
 # Worth a page: the active account changed, was pinned or unpinned, or could not change when it
-# should have. Everything else changes nothing an operator acts on.
-NOTIFY_ACTIONS = frozenset({"failed_over", "failed_back", "blocked", "moved", "pinned", "unpinned"})
+# should have; in shadow mode, the same about where the controller would have put the group, and
+# a change of mode. Everything else changes nothing an operator acts on.
+NOTIFY_ACTIONS = frozenset(
+    {
+        "failed_over",
+        "failed_back",
+        "blocked",
+        "moved",
+        "pinned",
+        "unpinned",
+        "would_fail_over",
+        "would_fail_back",
+        "would_block",
+        "mode_changed",
+    }
+)
 
 _HEADLINES = {
     "failed_over": "failed over {frm} → {to}",
@@ -25,6 +39,10 @@ _HEADLINES = {
     "blocked": "could not fail over, stays on {frm}",
     "pinned": "pinned to {to}",
     "unpinned": "unpinned, stays on {to}",
+    "would_fail_over": "shadow decision, nothing moved: would have failed over {frm} → {to}",
+    "would_fail_back": "shadow decision, nothing moved: would have failed back {frm} → {to}",
+    "would_block": "shadow decision, nothing moved: could not have failed over from {frm}",
+    "mode_changed": "changed mode, stays on {frm}",
 }
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
-from shared.core.model import Phase, ReadinessStatus, Signal, SignalKind
+from shared.core.model import Mode, Phase, ReadinessStatus, Signal, SignalKind
 
 
 class IncidentStatus(enum.StrEnum):
@@ -97,6 +97,20 @@ class KnownUpdate:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """Where the controller would have put a group in shadow mode (README, "Shadow mode"), with
+    the bookkeeping of its own would-be moves: the placement an active controller would hold."""
+
+    account: str
+    since: datetime
+    reason: str
+    actor: str
+    auto_moves: tuple[datetime, ...] = ()
+    blocked_since: datetime | None = None
+    apart_since: datetime | None = None  # since when apps are on another account; None: same
+
+
+@dataclass(frozen=True)
 class GroupState:
     """A group's controller state: the active account and the incidents that touch it."""
 
@@ -115,6 +129,8 @@ class GroupState:
     # By account: when the controller saw its last impact end (README, "The incident lifecycle").
     impact_ended: dict[str, datetime] = field(default_factory=dict)
     last_delivery: str = ""  # id of the delivery that wrote this state: tells a lost reply apart
+    mode: Mode = "active"  # the policy.mode the state was last saved under
+    shadow: Placement | None = None  # in shadow mode: where the controller would have put it
     etag: str | None = None  # store concurrency token; None before the first write
 
     def unready(self) -> frozenset[str]:
@@ -144,9 +160,20 @@ class Readiness:
 
 
 Action = Literal[
-    "failed_over", "failed_back", "blocked", "suppressed", "recorded", "duplicate", "ignored"
+    "failed_over",
+    "failed_back",
+    "blocked",
+    "suppressed",
+    "recorded",
+    "duplicate",
+    "ignored",
+    # Shadow mode: what the controller would have done; the flag apps read did not move.
+    "would_fail_over",
+    "would_fail_back",
+    "would_block",
 ]
 ManualAction = Literal["moved", "pinned", "unpinned", "unchanged"]
+ModeAction = Literal["mode_changed"]
 
 # Most significant first: an alert's overall outcome is the first of these any group reached.
 ACTION_ORDER: tuple[Action, ...] = (
@@ -154,6 +181,9 @@ ACTION_ORDER: tuple[Action, ...] = (
     "failed_back",
     "blocked",
     "suppressed",
+    "would_fail_over",
+    "would_fail_back",
+    "would_block",
     "recorded",
     "duplicate",
     "ignored",
@@ -166,7 +196,7 @@ class AuditRecord:
 
     group: str  # "" for alerts that touched no group
     time: datetime
-    action: str  # an Action, or "manual_move", "pinned", "unpinned"
+    action: str  # an Action or ManualAction, "mode_changed", "readiness", "notify_failed"
     from_account: str
     to_account: str
     reason: str
@@ -189,7 +219,7 @@ class Decision:
     """What the core decided for one group, and the state and audit lines that make it so."""
 
     group: str
-    action: Action | ManualAction
+    action: Action | ManualAction | ModeAction
     from_account: str
     to_account: str
     reason: str

@@ -27,6 +27,7 @@ from shared.core.failover import (
 from shared.core.lifecycle import tidy
 from shared.core.model import Group, ProbeResult, Timekeeping
 from shared.core.readiness import merge_probe
+from shared.core.shadow import decided
 from shared.core.state import AuditRecord, Decision, GroupState, Readiness
 
 
@@ -41,7 +42,19 @@ def decide_tick(
     """Record the probes of the group's accounts (by account name) and move if one is due.
 
     Old closed incidents are compacted or forgotten here too, so a group that receives no
-    alerts still keeps its partition bounded."""
+    alerts still keeps its partition bounded. In shadow mode the same decision is made over
+    where the controller would have put the group, and nothing apps read moves."""
+    return decided(group, state, lambda seen: _ticked(group, seen, probes, now, delivery_id, clock))
+
+
+def _ticked(
+    group: Group,
+    state: GroupState,
+    probes: Mapping[str, ProbeResult],
+    now: datetime,
+    delivery_id: str,
+    clock: Timekeeping,
+) -> Decision:
     readiness = dict(state.readiness)
     changes: list[AuditRecord] = []
     for account in group.accounts:

@@ -10,6 +10,7 @@ from shared.core.failover import auto_moves_today
 from shared.core.fanout import FanoutJob
 from shared.core.lifecycle import held
 from shared.core.model import Group, ReadinessStatus
+from shared.core.shadow import shadow_of
 from shared.core.state import AuditRecord, Decision, GroupState, Incident, IncidentStatus, Readiness
 
 
@@ -84,6 +85,7 @@ def state_view(
             "actor": state.actor,
             "blockedSince": state.blocked_since.isoformat() if state.blocked_since else None,
             "autoMovesToday": auto_moves_today(state, now),
+            **_mode_view(group, state),
             "policy": {
                 "failback": group.policy.failback,
                 "failbackStableMinutes": group.policy.failback_stable_minutes,
@@ -111,6 +113,21 @@ def state_view(
             "tombstones": sum(1 for i in incidents if i.status is IncidentStatus.TOMBSTONE),
         }
     return view
+
+
+def _mode_view(group: Group, state: GroupState) -> dict[str, object]:
+    """The group's mode; in shadow mode, where the controller would have put the group too."""
+    shadow = shadow_of(group, state)
+    if shadow is None:
+        return {"mode": group.policy.mode}
+    return {
+        "mode": group.policy.mode,
+        "wouldBeAccount": shadow.account,
+        "wouldBeSince": shadow.since.isoformat(),
+        "wouldBeReason": shadow.reason,
+        "wouldBeBlockedSince": _iso(shadow.blocked_since),
+        "apartSince": _iso(shadow.apart_since),
+    }
 
 
 def history_view(records: list[AuditRecord]) -> dict[str, object]:
