@@ -16,7 +16,7 @@ import pytest
 from azure.data.tables import TableClient
 from vi_failover_client.alerts import default_tracking_id, service_health_alert
 from vi_failover_client.cli import main
-from vi_failover_client.cli_output import Output
+from vi_failover_client.cli_output import Output, status_lines
 
 from devhost.azurite import Azurite, free_port
 from shared.adapters.table_store import TableStateStore
@@ -543,3 +543,26 @@ def test_colours_only_on_a_terminal_without_no_color(
     Output(stream, stream).line(Output(stream, stream).paint("failed_over", "failed_over"))
 
     assert expected + "\n" == stream.getvalue()
+
+
+def test_status_of_a_shadow_group_says_where_the_controller_would_have_put_it() -> None:
+    """mode shadow: the line names the would-be account and since when apps differ from it;
+    when both agree it says so; an active group has no mode line."""
+    stream = io.StringIO()
+    out = Output(stream, stream)
+    base = {"group": "g", "account": {"name": "east"}, "role": "primary", "version": 1}
+    apart = {
+        **base,
+        "mode": "shadow",
+        "wouldBeAccount": "west",
+        "apartSince": "2030-01-01T00:00:00Z",
+    }
+    agree = {**base, "mode": "shadow", "wouldBeAccount": "east", "apartSince": None}
+    body = {"time": "2030-01-01T00:05:00Z", "groups": [apart, agree, {**base, "mode": "active"}]}
+
+    modes = [line.strip() for line in status_lines(body, out) if "mode:" in line]
+
+    assert [
+        "mode:      shadow (would be on west since 2030-01-01 00:00:00Z, 5m ago; nothing moved)",
+        "mode:      shadow (would also be on east)",
+    ] == modes

@@ -24,6 +24,10 @@ _TONES = {
     "unpinned": "yellow",
     "blocked": "red",
     "suppressed": "red",
+    "would_fail_over": "yellow",
+    "would_fail_back": "yellow",
+    "would_block": "red",
+    "mode_changed": "yellow",
     "notify_failed": "red",
     "healthy": "green",
     "degraded": "red",
@@ -186,6 +190,8 @@ def status_lines(body: Json, out: Output) -> list[str]:
             f"  since:     {fmt_time(since)} ({fmt_age(since, now)} ago) — {group.get('reason')}",
             f"  pinned:    {pin}",
         ]
+        if group.get("mode") == "shadow":
+            lines.append(f"  mode:      {_shadow(group, now, out)}")
         if group.get("blockedSince"):
             blocked = out.paint(f"since {fmt_time(group['blockedSince'])}", "red")
             lines.append(f"  blocked:   {blocked} (a failover is waiting for a ready target)")
@@ -278,3 +284,13 @@ def _move(source: object, target: object) -> str:
     if source == target or not source or not target:
         return str(source or target)
     return f"{source} → {target}"
+
+
+def _shadow(group: Json, now: datetime, out: Output) -> str:
+    """Shadow mode: where the controller would have put the group, and since when apps differ."""
+    would = group.get("wouldBeAccount")
+    apart = group.get("apartSince")
+    if not apart:
+        return f"shadow (would also be on {would})"
+    where = out.paint(f"would be on {would}", "yellow")
+    return f"shadow ({where} since {fmt_time(apart)}, {fmt_age(apart, now)} ago; nothing moved)"
