@@ -65,7 +65,8 @@ class FunctionsHandler(LocalHandler[ServedFunctions]):
     def do_GET(self) -> None:
         self._dispatch()
 
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
+    # Every method the Functions host routes (TRACE too): http.server answers 501 for the rest.
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_GET
 
     def _dispatch(self) -> None:
         target = origin_form(self.path)
