@@ -60,13 +60,17 @@ class FunctionsHandler(LocalHandler[ServedFunctions]):
 
     def parse_request(self) -> bool:
         self._started = time.perf_counter()
-        return super().parse_request()
+        parsed = super().parse_request()
+        if parsed and not hasattr(self, f"do_{self.command}"):
+            # Any other method (TRACE, QUERY, …) is routed too, as on Azure: 404 or 405 with
+            # Allow, never http.server's 501, which reads as a server error.
+            setattr(self, f"do_{self.command}", self._dispatch)
+        return parsed
 
     def do_GET(self) -> None:
         self._dispatch()
 
-    # Every method the Functions host routes (TRACE too): http.server answers 501 for the rest.
-    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_TRACE = do_GET
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = do_GET
 
     def _dispatch(self) -> None:
         target = origin_form(self.path)
