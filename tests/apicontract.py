@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+import azure.functions as func
 import requests
 from jsonschema import Draft202012Validator
 from referencing import Registry, Resource
@@ -76,6 +77,16 @@ def check_response(response: requests.Response, *args: object, **kwargs: object)
     if path.startswith(ROUTE_PREFIX):
         method = response.request.method or "GET"
         check(method, path, response.status_code, response.headers, response.content)
+
+
+def checked(request: func.HttpRequest, response: func.HttpResponse) -> func.HttpResponse:
+    """A handler's `response` to `request`, once checked against the document as the host
+    would send it (its Content-Type from the mimetype unless a header sets one)."""
+    headers = requests.structures.CaseInsensitiveDict(response.headers)
+    headers.setdefault("Content-Type", str(response.mimetype))
+    path = urlsplit(request.url).path
+    check(request.method, path, response.status_code, headers, response.get_body())
+    return response
 
 
 _HOOKS = {"response": [check_response]}

@@ -29,6 +29,7 @@ from shared.http.handlers import HttpApi
 from shared.settings import Settings, StorageSettings
 from tests import alertfactory as af
 from tests import apicontract as api
+from tests.apicontract import checked
 from tests.core import FakeClock, group
 from tests.funcrequests import body_of, request
 from tests.hosting import DEMO_CONFIG, HostProcess
@@ -52,12 +53,14 @@ class InMemory:
         self.api = HttpApi(settings, lambda: self.controller)
 
     def post(self, body: bytes) -> Answer:
-        response = self.api.alerts(request("POST", "alerts", body=body))
+        sent = request("POST", "alerts", body=body)
+        response = checked(sent, self.api.alerts(sent))
         return Answer(response.status_code, body_of(response))
 
     def get(self, route: str) -> Answer:
         handler = {"status": self.api.status, "history": self.api.history}[route]
-        response: func.HttpResponse = handler(request("GET", route))
+        sent = request("GET", route)
+        response: func.HttpResponse = checked(sent, handler(sent))
         return Answer(response.status_code, body_of(response))
 
 
