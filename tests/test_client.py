@@ -39,7 +39,6 @@ from shared.adapters.table_store import TableStateStore
 from shared.core.decide import decide
 from shared.core.failover import initial_state
 from tests import alertfactory as af
-from tests import apicontract as api
 from tests.activeaccount_server import ActiveAccountServer, view
 from tests.core import T0, group, incident
 from tests.hosting import DEMO_CONFIG, ROOT, HostProcess
@@ -159,19 +158,19 @@ def test_the_client_reads_what_the_app_serves_and_stores(azurite: Azurite, table
     table = TableSource.from_connection_string(azurite.connection_string, table_name=table_name)
     with HostProcess(azurite.connection_string, table_name, **keys) as host:
         key = {"x-functions-key": FUNCTION_KEY}
-        moved = api.post(
+        moved = requests.post(
             f"{host.url}/alerts",
             data=af.to_body(af.service_health()),
             headers={**key, "Content-Type": "application/json"},
             timeout=30,
         ).json()
-        pinned = api.post(
+        pinned = requests.post(
             f"{host.url}/failover",
             json={"pin": True, "pinMinutes": 60, "reason": "client contract"},
             headers={"x-functions-key": MASTER_KEY},
             timeout=30,
         ).json()
-        served = api.get(f"{host.url}/active-account?group=default", headers=key, timeout=30)
+        served = requests.get(f"{host.url}/active-account?group=default", headers=key, timeout=30)
         with ActiveAccountClient(
             group="default", endpoints=[host.url], function_key=FUNCTION_KEY
         ) as client:
