@@ -13,7 +13,7 @@ TIMESHIFT_TESTS := tests/test_decide.py tests/test_decide_properties.py tests/te
 	tests/test_http_api.py tests/test_lifecycle_http.py tests/test_fanout_core.py tests/test_e2e.py \
 	tests/test_e2e_readiness.py tests/test_e2e_lifecycle.py
 
-.PHONY: run test lint typecheck unit timeshift setup debian clean drill bench
+.PHONY: run test lint typecheck unit timeshift setup debian clean drill bench apifuzz
 
 setup: $(VENV)/.installed $(NODE_BIN)/azurite
 
@@ -48,8 +48,13 @@ lint: setup
 typecheck: setup
 	$(PY) -m mypy
 
+# The whole suite, Schemathesis against the local stack among it (tests/test_api_fuzz.py).
 unit: setup
 	$(PY) -m pytest
+
+# Schemathesis alone, deeper: `make apifuzz API_FUZZ_EXAMPLES=500`.
+apifuzz: setup
+	API_FUZZ_EXAMPLES=$(or $(API_FUZZ_EXAMPLES),40) $(PY) -m pytest -q tests/test_api_fuzz.py
 
 timeshift: setup debian
 	@shifted="$$(date -u -d '+$(TIMESHIFT_DAYS) days' '+%F %T')"; \

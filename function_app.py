@@ -57,6 +57,13 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     return api.health(req)
 
 
+@app.function_name("openapi")
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """The OpenAPI 3.1 document of every route."""
+    return api.openapi(req)
+
+
 @app.function_name("readiness")
 @app.timer_trigger(schedule="%READINESS_SCHEDULE%", arg_name="timer", use_monitor=True)
 def readiness(timer: func.TimerRequest) -> None:

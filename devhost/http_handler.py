@@ -60,7 +60,12 @@ class FunctionsHandler(LocalHandler[ServedFunctions]):
 
     def parse_request(self) -> bool:
         self._started = time.perf_counter()
-        return super().parse_request()
+        parsed = super().parse_request()
+        if parsed and not hasattr(self, f"do_{self.command}"):
+            # Any other method (TRACE, QUERY, …) is routed too, as on Azure: 404 or 405 with
+            # Allow, never http.server's 501, which reads as a server error.
+            setattr(self, f"do_{self.command}", self._dispatch)
+        return parsed
 
     def do_GET(self) -> None:
         self._dispatch()

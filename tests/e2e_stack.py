@@ -12,6 +12,7 @@ import requests
 
 from devhost.azurite import Azurite, free_port
 from tests import alertfactory as af
+from tests import apicontract as api
 from tests.hosting import HostProcess
 
 
@@ -34,7 +35,7 @@ class Stack:
     def post(self, payload: object) -> requests.Response:
         """Deliver an alert as the action group does."""
         headers = {"Content-Type": "application/json"}
-        return requests.post(
+        return api.post(
             f"{self.host.url}/alerts", data=af.to_body(payload), headers=headers, timeout=30
         )
 
@@ -48,7 +49,7 @@ class Stack:
 
     def status(self) -> dict[str, object]:
         """The first group's entry of GET /api/status."""
-        group = requests.get(f"{self.host.url}/status", timeout=30).json()["groups"][0]
+        group = api.get(f"{self.host.url}/status", timeout=30).json()["groups"][0]
         assert isinstance(group, dict)
         return group
 

@@ -212,9 +212,11 @@ def test_an_unknown_route_is_404_json(port: int) -> None:
     assert (404, expected) == (reply.status, reply.json())
 
 
-def test_a_wrong_method_is_405_with_allow(port: int) -> None:
-    """A known route called with a method it does not accept answers 405 and lists the allowed."""
-    reply = call(port, "DELETE", "/api/echo")
+@pytest.mark.parametrize("method", ["DELETE", "TRACE", "PATCH", "OPTIONS", "QUERY"])
+def test_a_wrong_method_is_405_with_allow(port: int, method: str) -> None:
+    """A known route called with a method it does not accept answers 405 and lists the allowed
+    (TRACE or QUERY too: never http.server's 501, which reads as a server error)."""
+    reply = call(port, method, "/api/echo")
 
     expected = (405, "GET, POST, PUT", "MethodNotAllowed")
     assert expected == (reply.status, reply.headers["allow"], reply.json()["error"])

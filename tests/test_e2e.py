@@ -13,6 +13,7 @@ import requests
 
 from devhost.azurite import Azurite
 from tests import alertfactory as af
+from tests import apicontract as api
 from tests.hosting import ROOT, HostProcess
 
 EXAMPLES = ROOT / "examples"
@@ -21,12 +22,12 @@ EXAMPLES = ROOT / "examples"
 def post(host: HostProcess, route: str, body: bytes) -> requests.Response:
     """POST raw bytes, as an action group does."""
     headers = {"Content-Type": "application/json"}
-    return requests.post(f"{host.url}/{route}", data=body, headers=headers, timeout=30)
+    return api.post(f"{host.url}/{route}", data=body, headers=headers, timeout=30)
 
 
 def history(host: HostProcess) -> list[dict[str, object]]:
     """The whole audit trail, newest first."""
-    records = requests.get(f"{host.url}/history?limit=1000", timeout=30).json()["records"]
+    records = api.get(f"{host.url}/history?limit=1000", timeout=30).json()["records"]
     assert isinstance(records, list)
     return records
 
@@ -42,13 +43,13 @@ def test_readme_walkthrough(host: HostProcess) -> None:
     """The README's walk-through: fail over, duplicate, resolve, ignore, reject — as documented."""
     incident = (EXAMPLES / "servicehealth-incident-eastus.json").read_bytes()
     resolved = (EXAMPLES / "servicehealth-incident-eastus-resolved.json").read_bytes()
-    before = requests.get(f"{host.url}/active-account", timeout=30)
+    before = api.get(f"{host.url}/active-account", timeout=30)
 
     first = post(host, "alerts", incident)
-    after = requests.get(f"{host.url}/active-account", timeout=30)
+    after = api.get(f"{host.url}/active-account", timeout=30)
     again = post(host, "alerts", incident)
     resolution = post(host, "alerts", resolved)
-    status = requests.get(f"{host.url}/status", timeout=30).json()["groups"][0]
+    status = api.get(f"{host.url}/status", timeout=30).json()["groups"][0]
     metric = post(host, "alerts", (EXAMPLES / "metric-alert.json").read_bytes())
     audited = len(history(host))
     garbage = post(host, "alerts", b"not json")
@@ -69,9 +70,9 @@ def test_readme_walkthrough(host: HostProcess) -> None:
 
 def test_conditional_get_over_http(host: HostProcess) -> None:
     """If-None-Match with the current ETag is a 304 over the wire."""
-    first = requests.get(f"{host.url}/active-account", timeout=30)
+    first = api.get(f"{host.url}/active-account", timeout=30)
 
-    second = requests.get(
+    second = api.get(
         f"{host.url}/active-account", headers={"If-None-Match": first.headers["ETag"]}, timeout=30
     )
 
@@ -106,7 +107,7 @@ def test_concurrent_deliveries_make_exactly_one_transition(host: HostProcess) ->
     assert ["duplicate"] * (senders - 1) + ["failed_over"] == outcomes
     moves = [r for r in history(host) if r["action"] == "failed_over"]
     assert 1 == len(moves)
-    active = requests.get(f"{host.url}/active-account", timeout=30).json()
+    active = api.get(f"{host.url}/active-account", timeout=30).json()
     assert ("contoso-westus", 2) == (active["account"]["name"], active["version"])
 
 
@@ -119,13 +120,13 @@ def test_storage_outage_answers_503_then_the_redelivery_applies_once(
         Azurite(location=tmp_path) as storage,
         HostProcess(storage.connection_string, table_name) as host,
     ):
-        assert 200 == requests.get(f"{host.url}/health", timeout=30).status_code
+        assert 200 == api.get(f"{host.url}/health", timeout=30).status_code
         storage.stop()
 
         started = time.monotonic()
         refused = post(host, "alerts", body)
         elapsed = time.monotonic() - started
-        health = requests.get(f"{host.url}/health", timeout=30)
+        health = api.get(f"{host.url}/health", timeout=30)
 
         storage.start()
         applied = post(host, "alerts", body)

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
 from devhost.azurite import Azurite
 from tests import alertfactory as af
+from tests import apicontract as api
 from tests.e2e_stack import Stack, stack_on
 
 SUB = "/subscriptions/9b2c4e71-5d3a-4f0e-8c6b-2a7d1e9f4c30/resourceGroups/rg-video/providers"
@@ -93,13 +93,13 @@ def test_an_account_arm_cannot_resolve_hurts_only_its_own_group(unresolvable: St
     url = unresolvable.host.url
 
     reads = [
-        requests.get(f"{url}/active-account", params={"group": g}, timeout=30).status_code
+        api.get(f"{url}/active-account", params={"group": g}, timeout=30).status_code
         for g in ("steady", "orphan")
     ]
     first = unresolvable.post(af.service_health())
     retry = unresolvable.post(af.service_health())
-    steady = requests.get(f"{url}/active-account", params={"group": "steady"}, timeout=30)
-    health = requests.get(f"{url}/health", timeout=30)
+    steady = api.get(f"{url}/active-account", params={"group": "steady"}, timeout=30)
+    health = api.get(f"{url}/health", timeout=30)
 
     assert [200, 200] == reads
     assert (503, "ArmUnavailable") == (first.status_code, first.json()["error"])

@@ -15,6 +15,7 @@ from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite
 from tests import alertfactory as af
+from tests import apicontract as api
 from tests.entra import TENANT, V2_ISSUER, OpenIdServer, Signer, idp, signers
 from tests.hosting import HostProcess
 
@@ -76,7 +77,7 @@ def operator_token(signer: Signer, **changes: Any) -> str:
 
 
 def post(url: str, **kwargs: Any) -> requests.Response:
-    return requests.post(url, timeout=30, **kwargs)
+    return api.post(url, timeout=30, **kwargs)
 
 
 def test_a_readers_credential_cannot_raise_an_alert_and_writes_nothing(
@@ -97,7 +98,7 @@ def test_a_readers_credential_cannot_raise_an_alert_and_writes_nothing(
     ]
     written = rows(azurite, table_name)
     reads = [
-        requests.get(f"{host.url}/{route}", headers=reader, timeout=30).status_code
+        api.get(f"{host.url}/{route}", headers=reader, timeout=30).status_code
         for route in ("active-account", "status", "history")
     ]
     accepted = post(f"{host.url}/alerts?code={ACTION_GROUP_KEY}&token={SHARED_SECRET}", data=alert)
@@ -110,8 +111,8 @@ def test_the_action_groups_key_opens_nothing_but_alerts(host: HostProcess) -> No
     key = {"x-functions-key": ACTION_GROUP_KEY}
 
     statuses = [
-        requests.get(f"{host.url}/status", headers=key, timeout=30).status_code,
-        requests.get(f"{host.url}/history", headers=key, timeout=30).status_code,
+        api.get(f"{host.url}/status", headers=key, timeout=30).status_code,
+        api.get(f"{host.url}/history", headers=key, timeout=30).status_code,
         post(f"{host.url}/failover/break-glass", json={"reason": "x"}, headers=key).status_code,
     ]
 
@@ -162,7 +163,7 @@ def test_a_spoofed_principal_never_becomes_the_actor(
     glass = post(
         f"{host.url}/failover/break-glass", json=back, headers={"x-functions-key": MASTER_KEY}
     )
-    history = requests.get(f"{host.url}/history", headers=reader, timeout=30).json()["records"]
+    history = api.get(f"{host.url}/history", headers=reader, timeout=30).json()["records"]
 
     assert ([401, 401, 401, 403, 400], []) == (refused, written)
     assert (200, 200) == (signed_in.status_code, glass.status_code)

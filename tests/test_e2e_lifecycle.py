@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 
 from devhost.azurite import Azurite
 from tests import alertfactory as af
+from tests import apicontract as api
 from tests.e2e_stack import Stack, stack_on, wait_for
 from tests.hosting import DEMO_CONFIG
 
@@ -79,7 +79,7 @@ def test_a_resolution_before_its_activation_keeps_the_group_on_its_primary(
     first = stack.post(resolution)
     late = stack.post(activation)
 
-    active = requests.get(f"{stack.host.url}/active-account", timeout=30).json()
+    active = api.get(f"{stack.host.url}/active-account", timeout=30).json()
     assert ("recorded", "duplicate") == (first.json()["outcome"], late.json()["outcome"])
     assert ("contoso-eastus", 1) == (active["account"]["name"], active["version"])
 
@@ -127,7 +127,7 @@ def test_out_of_range_times_are_400_and_everything_still_reads(stack: Stack, mom
     """Times Table Storage cannot hold are 400 naming the field, in alerts and in pinUntil; the
     status and history still answer 200 afterwards."""
     alert = stack.post(af.service_health(event_time=moment))
-    pin = requests.post(
+    pin = api.post(
         f"{stack.host.url}/failover",
         json={"to": "contoso-westus", "reason": "hold", "pin": True, "pinUntil": moment},
         timeout=30,
@@ -137,8 +137,8 @@ def test_out_of_range_times_are_400_and_everything_still_reads(stack: Stack, mom
     assert "eventTimestamp" in alert.json()["message"]
     assert (400, "InvalidRequest") == (pin.status_code, pin.json()["error"])
     assert pin.json()["message"].startswith("pinUntil")
-    assert 200 == requests.get(f"{stack.host.url}/status", timeout=30).status_code
-    assert 200 == requests.get(f"{stack.host.url}/history", timeout=30).status_code
+    assert 200 == api.get(f"{stack.host.url}/status", timeout=30).status_code
+    assert 200 == api.get(f"{stack.host.url}/history", timeout=30).status_code
 
 
 def test_failback_after_a_region_drop_waits_for_the_stable_window(

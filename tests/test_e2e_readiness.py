@@ -7,9 +7,9 @@ import json
 from collections.abc import Iterator
 
 import pytest
-import requests
 
 from devhost.azurite import Azurite
+from tests import apicontract as api
 from tests.e2e_stack import Stack, stack_on, wait_for
 from tests.hosting import DEMO_CONFIG
 
@@ -27,7 +27,7 @@ def test_unhealthy_standby_blocks_then_a_resend_fails_over(stack: Stack) -> None
 
     blocked = stack.alert()
     status = stack.status()
-    history = requests.get(f"{stack.host.url}/history", timeout=30).json()["records"]
+    history = api.get(f"{stack.host.url}/history", timeout=30).json()["records"]
     stack.set_health("contoso-westus", "healthy")
     resent = stack.alert()
 
@@ -71,6 +71,6 @@ def test_auto_failback_happens_without_another_alert(azurite: Azurite, table_nam
         )
         actions = [
             r["action"]
-            for r in requests.get(f"{running.host.url}/history", timeout=30).json()["records"]
+            for r in api.get(f"{running.host.url}/history", timeout=30).json()["records"]
         ]
         assert 1 == actions.count("failed_back")

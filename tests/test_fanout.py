@@ -11,12 +11,12 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-import requests
 from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite
 from shared.settings import FANOUT_INLINE_GROUPS_DEFAULT
 from tests import alertfactory as af
+from tests import apicontract as api
 from tests.hosting import HostProcess
 
 GROUPS = 300
@@ -80,12 +80,12 @@ def test_one_incident_moves_every_group_once_and_retries_move_nothing(
         table_name,
         FAILOVER_CONFIG=str(config_file),
     ) as host:
-        first = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+        first = api.post(f"{host.url}/alerts", data=incident, timeout=60)
         answers: list[int] = []
         racing = [
             threading.Thread(
                 target=lambda: answers.append(
-                    requests.post(f"{host.url}/alerts", data=incident, timeout=60).status_code
+                    api.post(f"{host.url}/alerts", data=incident, timeout=60).status_code
                 )
             )
             for _ in range(2)
@@ -94,7 +94,7 @@ def test_one_incident_moves_every_group_once_and_retries_move_nothing(
             thread.start()
         for thread in racing:
             thread.join(timeout=120)
-        late = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+        late = api.post(f"{host.url}/alerts", data=incident, timeout=60)
 
         assert (200, "failed_over", INLINE) == (
             first.status_code,
@@ -122,11 +122,11 @@ def test_a_queued_fanout_moves_every_group_once_and_retries_touch_no_group(
     with HostProcess(
         azurite.connection_string, table_name, FAILOVER_CONFIG=str(config_file)
     ) as host:
-        first = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+        first = api.post(f"{host.url}/alerts", data=incident, timeout=60)
         answers: list[tuple[int, str]] = []
 
         def redeliver() -> None:
-            answer = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+            answer = api.post(f"{host.url}/alerts", data=incident, timeout=60)
             answers.append((answer.status_code, answer.json()["outcome"]))
 
         racing = [threading.Thread(target=redeliver) for _ in range(2)]
@@ -135,7 +135,7 @@ def test_a_queued_fanout_moves_every_group_once_and_retries_touch_no_group(
         for thread in racing:
             thread.join(timeout=120)
         moved = wait_until(lambda: active_rows(azurite, table_name)["westus v2"] == GROUPS)
-        late = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+        late = api.post(f"{host.url}/alerts", data=incident, timeout=60)
         log = host.output
 
     queued = first.json()["queued"]
@@ -179,7 +179,7 @@ def test_a_second_queue_instance_moves_nothing_twice_and_stops_with_the_host(
     ) as host:
         assert wait_until(lambda: "queue instance" in host.output, limit=30)
         incident = af.to_body(af.service_health())
-        answer = requests.post(f"{host.url}/alerts", data=incident, timeout=60)
+        answer = api.post(f"{host.url}/alerts", data=incident, timeout=60)
         moved = wait_until(lambda: active_rows(azurite, table_name)["westus v2"] == GROUPS)
         log = host.output
     instance = int(re.search(r"queue instance (\d+) listening", log)[1])  # type: ignore[index]
@@ -201,9 +201,7 @@ def test_a_big_real_alert_is_queued_and_moves_every_group(
     with HostProcess(
         azurite.connection_string, table_name, FAILOVER_CONFIG=str(config_file)
     ) as host:
-        first = requests.post(
-            f"{host.url}/alerts", data=af.to_body(af.big_service_health()), timeout=60
-        )
+        first = api.post(f"{host.url}/alerts", data=af.to_body(af.big_service_health()), timeout=60)
         moved = wait_until(lambda: active_rows(azurite, table_name)["westus v2"] == groups)
 
     assert (200, "recorded") == (first.status_code, first.json()["outcome"])

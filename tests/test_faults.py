@@ -14,6 +14,7 @@ import requests
 
 from devhost.azurite import Azurite
 from tests import alertfactory as af
+from tests import apicontract as api
 from tests.hosting import HostProcess
 from tests.tcpproxy import DelayingProxy
 
@@ -24,20 +25,20 @@ INCIDENT = af.to_body(af.service_health())
 def post(host: HostProcess, body: bytes) -> tuple[requests.Response, float]:
     """Deliver an alert; the response and how long it took."""
     started = time.monotonic()
-    response = requests.post(f"{host.url}/alerts", data=body, timeout=30)
+    response = api.post(f"{host.url}/alerts", data=body, timeout=30)
     return response, time.monotonic() - started
 
 
 def audit(host: HostProcess) -> list[dict[str, object]]:
     """The whole audit trail."""
-    records = requests.get(f"{host.url}/history?limit=1000", timeout=30).json()["records"]
+    records = api.get(f"{host.url}/history?limit=1000", timeout=30).json()["records"]
     assert isinstance(records, list)
     return records
 
 
 def active(host: HostProcess) -> tuple[str, int]:
     """The active account's name and version."""
-    body = requests.get(f"{host.url}/active-account", timeout=30).json()
+    body = api.get(f"{host.url}/active-account", timeout=30).json()
     return body["account"]["name"], body["version"]
 
 
@@ -57,7 +58,7 @@ def test_paused_storage_answers_503_in_time_and_converges(
         storage.pause()
         try:
             frozen, took = post(host, INCIDENT)
-            health = requests.get(f"{host.url}/health", timeout=30)
+            health = api.get(f"{host.url}/health", timeout=30)
         finally:
             storage.resume()
 
@@ -132,7 +133,7 @@ def test_racing_different_updates_keep_every_audit_record(
 
     def deliver(body: bytes) -> None:
         barrier.wait()
-        response = requests.post(f"{host.url}/alerts", data=body, timeout=30)
+        response = api.post(f"{host.url}/alerts", data=body, timeout=30)
         with lock:
             codes.append(response.status_code)
 

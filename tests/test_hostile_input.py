@@ -23,6 +23,7 @@ from shared.core.model import Config
 from shared.http.handlers import HttpApi
 from shared.settings import Settings, StorageSettings
 from tests import alertfactory as af
+from tests.apicontract import checked
 from tests.core import FakeClock, group
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +64,7 @@ class Endpoint:
             route_params={},
             body=body,
         )
-        return self.api.alerts(request)
+        return checked(request, self.api.alerts(request))
 
     def snapshot(self) -> tuple[object, ...]:
         return (

@@ -15,6 +15,7 @@ from shared.core.model import Config
 from shared.http.handlers import HttpApi
 from shared.settings import Settings, StorageSettings
 from tests import alertfactory as af
+from tests.apicontract import checked
 from tests.core import CENTRAL, EAST, T0, WEST, FakeClock, group
 from tests.funcrequests import body_of, request
 
@@ -36,7 +37,8 @@ class Stack:
 
     def post_alert(self, payload: object | bytes) -> func.HttpResponse:
         body = payload if isinstance(payload, bytes) else af.to_body(payload)
-        return self.api.alerts(request("POST", "alerts", body=body))
+        sent = request("POST", "alerts", body=body)
+        return checked(sent, self.api.alerts(sent))
 
     def get(self, route: str, **params: str) -> func.HttpResponse:
         handler = {
@@ -45,12 +47,13 @@ class Stack:
             "history": self.api.history,
             "health": self.api.health,
         }[route]
-        return handler(request("GET", route, params=params))
+        sent = request("GET", route, params=params)
+        return checked(sent, handler(sent))
 
     def failover(self, body: object, principal: str | None = None) -> func.HttpResponse:
         headers = {"x-ms-client-principal-name": principal} if principal else {}
-        raw = json.dumps(body).encode()
-        return self.api.failover(request("POST", "failover", body=raw, headers=headers))
+        sent = request("POST", "failover", body=json.dumps(body).encode(), headers=headers)
+        return checked(sent, self.api.failover(sent))
 
     def history(self) -> list[dict[str, object]]:
         records = body_of(self.get("history"))["records"]

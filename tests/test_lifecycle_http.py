@@ -19,6 +19,7 @@ from shared.core.state import AuditRecord, GroupState
 from shared.http.handlers import HttpApi
 from shared.settings import Settings, StorageSettings
 from tests import alertfactory as af
+from tests.apicontract import checked
 from tests.core import EAST, T0, WEST, FakeClock, group
 from tests.funcrequests import body_of, request
 
@@ -84,7 +85,8 @@ class Stack:
         return self
 
     def alert(self, payload: dict[str, object]) -> tuple[int, dict[str, object]]:
-        response = self.api.alerts(request("POST", "alerts", body=af.to_body(payload)))
+        sent = request("POST", "alerts", body=af.to_body(payload))
+        response = checked(sent, self.api.alerts(sent))
         return response.status_code, body_of(response)
 
     def outcome(self, payload: dict[str, object]) -> str:
@@ -93,11 +95,13 @@ class Stack:
         return str(body["outcome"])
 
     def active(self) -> str:
-        body = body_of(self.api.active_account(request("GET", "active-account")))
+        sent = request("GET", "active-account")
+        body = body_of(checked(sent, self.api.active_account(sent)))
         return str(body["account"]["name"])  # type: ignore[index]
 
     def status(self) -> dict[str, object]:
-        body = body_of(self.api.status(request("GET", "status")))
+        sent = request("GET", "status")
+        body = body_of(checked(sent, self.api.status(sent)))
         groups = body["groups"]
         assert isinstance(groups, list)
         first = groups[0]

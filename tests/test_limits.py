@@ -11,7 +11,6 @@ from dataclasses import dataclass
 
 import azure.functions as func
 import pytest
-import requests
 
 from devhost.azurite import Azurite
 from shared.adapters.memory_store import InMemoryStateStore
@@ -29,6 +28,8 @@ from shared.core.model import Config
 from shared.http.handlers import HttpApi
 from shared.settings import Settings, StorageSettings
 from tests import alertfactory as af
+from tests import apicontract as api
+from tests.apicontract import checked
 from tests.core import FakeClock, group
 from tests.funcrequests import body_of, request
 from tests.hosting import DEMO_CONFIG, HostProcess
@@ -52,12 +53,14 @@ class InMemory:
         self.api = HttpApi(settings, lambda: self.controller)
 
     def post(self, body: bytes) -> Answer:
-        response = self.api.alerts(request("POST", "alerts", body=body))
+        sent = request("POST", "alerts", body=body)
+        response = checked(sent, self.api.alerts(sent))
         return Answer(response.status_code, body_of(response))
 
     def get(self, route: str) -> Answer:
         handler = {"status": self.api.status, "history": self.api.history}[route]
-        response: func.HttpResponse = handler(request("GET", route))
+        sent = request("GET", route)
+        response: func.HttpResponse = checked(sent, handler(sent))
         return Answer(response.status_code, body_of(response))
 
 
@@ -69,11 +72,11 @@ class OverHttp:
 
     def post(self, body: bytes) -> Answer:
         headers = {"Content-Type": "application/json"}
-        response = requests.post(f"{self.url}/alerts", data=body, headers=headers, timeout=60)
+        response = api.post(f"{self.url}/alerts", data=body, headers=headers, timeout=60)
         return Answer(response.status_code, response.json())
 
     def get(self, route: str) -> Answer:
-        response = requests.get(f"{self.url}/{route}", timeout=60)
+        response = api.get(f"{self.url}/{route}", timeout=60)
         return Answer(response.status_code, response.json())
 
 

@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
-import requests
 from azure.data.tables import TableServiceClient
 
 from devhost.azurite import Azurite
@@ -30,6 +29,7 @@ from shared.core.failover import initial_state
 from shared.core.model import Group, Signal
 from shared.core.state import GroupState
 from tests import alertfactory as af
+from tests import apicontract as api
 from tests.hosting import HostProcess
 
 SENDERS = 16
@@ -173,7 +173,7 @@ def test_a_thousand_concurrent_deliveries(
         session_local = threading.local()
 
         def deliver(body: bytes) -> None:
-            session = getattr(session_local, "s", None) or requests.Session()
+            session = getattr(session_local, "s", None) or api.ContractSession()
             session_local.s = session
             started = time.perf_counter()
             response = session.post(f"{host.url}/alerts", data=body, timeout=60)
@@ -187,7 +187,7 @@ def test_a_thousand_concurrent_deliveries(
             with ThreadPoolExecutor(max_workers=SENDERS) as pool:
                 list(pool.map(deliver, wave))
         duration = time.perf_counter() - started
-        status = requests.get(f"{host.url}/status", timeout=60).json()["groups"]
+        status = api.get(f"{host.url}/status", timeout=60).json()["groups"]
 
     deliveries = len(work.opening) + len(work.closing)
     assert deliveries >= 1000

@@ -17,6 +17,7 @@ from shared.core.model import Config
 from shared.http.handlers import HttpApi
 from shared.http.operators import OperatorAuthenticator
 from shared.settings import Settings, SettingsError, StorageSettings, load_settings
+from tests.apicontract import checked
 from tests.core import WEST, FakeClock, group
 from tests.entra import TENANT, V2_ISSUER, OpenIdServer, Signer, edited, idp, signers
 from tests.funcrequests import body_of, request
@@ -58,13 +59,13 @@ class Stack:
     def move(
         self, headers: dict[str, str], body: dict[str, object] = MOVE
     ) -> tuple[int, dict[str, Any]]:
-        raw = json.dumps(body).encode()
-        response = self.api.failover(request("POST", "failover", body=raw, headers=headers))
+        sent = request("POST", "failover", body=json.dumps(body).encode(), headers=headers)
+        response = checked(sent, self.api.failover(sent))
         return response.status_code, body_of(response)
 
     def break_glass(self, body: dict[str, object] = MOVE) -> tuple[int, dict[str, Any]]:
-        raw = json.dumps(body).encode()
-        response = self.api.failover_break_glass(request("POST", "failover/break-glass", body=raw))
+        sent = request("POST", "failover/break-glass", body=json.dumps(body).encode())
+        response = checked(sent, self.api.failover_break_glass(sent))
         return response.status_code, body_of(response)
 
     def actors(self) -> list[str]:

@@ -10,6 +10,7 @@ import requests
 
 from devhost.azurite import Azurite, free_port
 from tests import alertfactory as af
+from tests import apicontract as api
 from tests.hosting import HostProcess
 from tests.receiver import Receiver, Reply
 
@@ -22,12 +23,12 @@ WEBHOOK_SECRET = "wh-7e3b1a9d5c2f48e0b6d4"
 
 def post(url: str, **kwargs: Any) -> requests.Response:
     """POST with a timeout."""
-    return requests.post(url, timeout=30, **kwargs)
+    return api.post(url, timeout=30, **kwargs)
 
 
 def get(url: str, **kwargs: Any) -> requests.Response:
     """GET with a timeout."""
-    return requests.get(url, timeout=30, **kwargs)
+    return api.get(url, timeout=30, **kwargs)
 
 
 def test_a_full_run_leaks_no_secret(azurite: Azurite, table_name: str) -> None:

@@ -19,6 +19,7 @@ from shared.app.intake import AlertResult
 from shared.core.fanout import InvalidBatchError
 from shared.http.auth import AlertAuthenticator, ForbiddenError, UnauthenticatedError
 from shared.http.errors import HANDLED, error, error_response, json_response
+from shared.http.openapi import api_document
 from shared.http.operators import BREAK_GLASS_ACTOR, Operator, OperatorAuthenticator
 from shared.http.requests import parse_failover_request, parse_limit
 from shared.http.views import (
@@ -179,6 +180,10 @@ class HttpApi:
                 503, {"status": "unhealthy", "storage": "unreachable"}, self._retry_after()
             )
         return json_response(200, {"status": "ok", "storage": "reachable"})
+
+    def openapi(self, req: func.HttpRequest) -> func.HttpResponse:
+        """GET /api/openapi.json: the API document; anonymous, as it holds no secret."""
+        return api_document().response(req.headers.get("If-None-Match"))
 
     def _storage_answers(self) -> bool:
         try:
