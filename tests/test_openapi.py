@@ -9,11 +9,13 @@ import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from typing import get_args
 
 import pytest
 from openapi_spec_validator import validate
 
 from devhost.azurite import Azurite
+from shared.core.state import Action
 from tests.apicontract import DOCUMENT, ContractError, ContractSession, check
 from tests.hosting import DEMO_CONFIG, ROOT, HostProcess
 
@@ -112,6 +114,14 @@ def test_operation_ids_are_the_function_names(routes: list[tuple[str, str, str, 
     }
 
     assert expected == actual
+
+
+def test_the_documented_alert_outcomes_are_the_cores_actions() -> None:
+    """AlertAction's enum is exactly the decision core's Action, in its order, so a new outcome
+    (the shadow mode's `would_*`) cannot be answered without being described."""
+    enum = DOCUMENT["components"]["schemas"]["AlertAction"]["enum"]
+
+    assert list(get_args(Action)) == enum
 
 
 def test_each_operation_asks_for_the_keys_of_its_auth_level(
