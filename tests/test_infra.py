@@ -469,6 +469,32 @@ def test_function_app_is_flex_consumption_python_311_with_identity_deployment_st
     )
 
 
+def roles_granted_on(path: Path, scope: str) -> set[str]:
+    """The names of the roles one file assigns on the resource with symbolic name `scope`."""
+    doc = bicep(path)
+    assignments = [
+        body(res)
+        for res in doc["resources"].values()
+        if "Microsoft.Authorization/roleAssignments" == res["type"]
+    ]
+    return {
+        ROLE_IDS[resolve(doc, function_args(res["name"], "guid")[2])]
+        for res in assignments
+        if scope == res["scope"]
+    }
+
+
+def test_host_storage_grants_the_identity_the_roles_of_microsofts_flex_samples() -> None:
+    """Deployment and host storage: Blob Data Owner, Queue and Table Data Contributor."""
+    granted = roles_granted_on(INFRA / "modules" / "function-app.bicep", "deploymentStorage")
+
+    assert {
+        "Storage Blob Data Owner",
+        "Storage Queue Data Contributor",
+        "Storage Table Data Contributor",
+    } == granted
+
+
 def test_state_storage_is_geo_redundant_and_entra_id_only() -> None:
     """RA-GZRS by default, no shared keys, TLS 1.2, HTTPS only, both table endpoints output."""
     module = bicep(INFRA / "modules" / "state-storage.bicep")
