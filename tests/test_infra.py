@@ -47,6 +47,8 @@ APPROVED_API_VERSIONS = {
     "Microsoft.Authorization/roleAssignments": {"2022-04-01"},
     "Microsoft.VideoIndexer/accounts": {"2025-04-01"},
     "Microsoft.OperationalInsights/workspaces": {"2023-09-01"},
+    # Microsoft.Web's template reference lists this child of sites in the sites' API versions.
+    "Microsoft.Web/sites/basicPublishingCredentialsPolicies": {"2024-04-01"},
 }
 # The built-in roles' real ids (spec/azure.md; Storage Queue Data Contributor from Azure's
 # built-in roles list); every one of them is granted somewhere.
@@ -467,6 +469,24 @@ def test_function_app_is_flex_consumption_python_311_with_identity_deployment_st
         config["deployment"]["storage"]["type"],
         config["deployment"]["storage"]["authentication"]["type"],
     )
+
+
+def test_function_app_takes_https_and_tls_12_only_and_has_no_basic_publishing_credentials() -> None:
+    """httpsOnly, TLS 1.2, FTPS off, and the ftp and scm basic-credential policies deny."""
+    doc = bicep(INFRA / "modules" / "function-app.bicep")
+    site = body(doc["resources"]["site"])
+    policies = {
+        body(res)["name"]: (body(res)["parent"], body(res)["properties"])
+        for res in doc["resources"].values()
+        if "Microsoft.Web/sites/basicPublishingCredentialsPolicies" == res["type"]
+    }
+
+    assert (True, "1.2", "Disabled") == (
+        site["properties"]["httpsOnly"],
+        site["properties"]["siteConfig"]["minTlsVersion"],
+        site["properties"]["siteConfig"]["ftpsState"],
+    )
+    assert {"ftp": ("site", {"allow": False}), "scm": ("site", {"allow": False})} == policies
 
 
 def roles_granted_on(path: Path, scope: str) -> set[str]:

@@ -132,6 +132,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     siteConfig: {
       minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
       // Flex sets the runtime in functionAppConfig: FUNCTIONS_WORKER_RUNTIME and
       // FUNCTIONS_EXTENSION_VERSION must not be app settings here.
       appSettings: [for setting in items(appSettings): {
@@ -173,6 +174,24 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     tableDataContributor
     deploymentContainer
   ]
+}
+
+// No FTP or SCM user name and password exists to leak: publishing signs in with Microsoft
+// Entra ID (Azure CLI or Core Tools, infra/README.md "Publish the code").
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
 }
 
 output name string = site.name
