@@ -28,7 +28,7 @@ param tags object = {}
 // Video Indexer accounts
 // ---------------------------------------------------------------------------------------------
 
-@description('Resource ids of the existing Video Indexer accounts in priority order (primary first). They may live in other resource groups. Ignored when deployVideoIndexerAccounts is true.')
+@description('Required unless deployVideoIndexerAccounts: the full resource ids (/subscriptions/.../providers/Microsoft.VideoIndexer/accounts/<name>) of at least two existing Video Indexer accounts, in priority order (primary first). They may live in other resource groups and subscriptions. Ignored when deployVideoIndexerAccounts is true.')
 param videoIndexerAccountIds array = []
 
 @description('Also create two Video Indexer accounts, in primaryLocation and secondaryLocation, each with its own storage account. For trials; production accounts are usually given by id.')
@@ -37,7 +37,7 @@ param deployVideoIndexerAccounts bool = false
 @description('Name prefix of the accounts created with deployVideoIndexerAccounts; the region is appended.')
 param videoIndexerAccountPrefix string = 'vi-${uniqueString(resourceGroup().id)}'
 
-@description('Service Health display names of the accounts\' regions, e.g. East US and West US. Global is always added.')
+@description('Required, at least one: Service Health display names of the accounts\' regions, e.g. East US and West US. Global is always added.')
 @minLength(1)
 param videoIndexerRegionDisplayNames array
 
@@ -45,14 +45,16 @@ param videoIndexerRegionDisplayNames array
 // Alert rules
 // ---------------------------------------------------------------------------------------------
 
-@description('Service Health ServiceName values that mean Video Indexer (exact display names).')
+@description('At least one: Service Health ServiceName values that mean Video Indexer (exact display names).')
+@minLength(1)
 param serviceHealthServiceNames array = [
   'Video Indexer'
   'Azure Video Indexer'
   'Azure AI Video Indexer'
 ]
 
-@description('Service Health incident types the alert rule sends to the controller.')
+@description('At least one: Service Health incident types the alert rules send to the controller.')
+@minLength(1)
 @allowed([
   'Incident'
   'Maintenance'
@@ -208,7 +210,13 @@ var createdAccountIds = [
   resourceId('Microsoft.VideoIndexer/accounts', primaryAccountName)
   resourceId('Microsoft.VideoIndexer/accounts', secondaryAccountName)
 ]
-var accountIds = deployVideoIndexerAccounts ? createdAccountIds : videoIndexerAccountIds
+// Account ids that are not a Video Indexer account's full resource id.
+var malformedAccountIds = filter(videoIndexerAccountIds, id => (length(split(id, '/')) != 9) || ((!startsWith(toLower(id), '/subscriptions/')) || (!contains(toLower(id), '/providers/microsoft.videoindexer/accounts/'))))
+var malformedAccountIdsText = string(malformedAccountIds)
+// A decorator cannot say "unless deployVideoIndexerAccounts", so these checks are expressions:
+// the deployment stops with a message naming the parameter, not with an alert rule that watches
+// no account. The app needs two accounts per group.
+var accountIds = deployVideoIndexerAccounts ? createdAccountIds : ((length(videoIndexerAccountIds) < 2) ? fail('videoIndexerAccountIds: give the resource ids of at least two Video Indexer accounts, primary first (or set deployVideoIndexerAccounts=true)') : (empty(malformedAccountIds) ? videoIndexerAccountIds : fail('videoIndexerAccountIds: not Video Indexer account resource ids (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.VideoIndexer/accounts/<name>): ${malformedAccountIdsText}')))
 var deploymentStorageName = 'stvifdeploy${suffix}'
 
 // accountId and location are left out: the app reads them from ARM on first use (README,

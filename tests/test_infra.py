@@ -21,6 +21,7 @@ from lark.exceptions import LarkError
 from pycep import BicepParser
 
 from shared.settings import READINESS_SCHEDULE_DEFAULT, SETTING_NAMES, load_settings
+from tests.bicep_eval import BicepFailureError, Evaluator
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
@@ -437,6 +438,78 @@ def test_readme_describes_every_parameter() -> None:
     text = INFRA_README.read_text()
 
     assert [] == [name for name in main_params() if f"`{name}`" not in text]
+
+
+def account_id(subscription: str, group: str, name: str) -> str:
+    """A Video Indexer account's full resource id."""
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{group}"
+        f"/providers/Microsoft.VideoIndexer/accounts/{name}"
+    )
+
+
+SUB_A = "11111111-1111-1111-1111-111111111111"
+SUB_B = "22222222-2222-2222-2222-222222222222"
+
+
+def main_value(variable: str, **params: Any) -> Any:
+    """A main.bicep variable's value for the given parameters (the others at their defaults)."""
+    defaults = {"videoIndexerAccountPrefix": "vi-test", "functionAppName": "vi-failover-test"}
+    return Evaluator(bicep(MAIN), defaults | params, subscription_id=SUB_A).variable(variable)
+
+
+def test_list_parameters_the_rules_are_built_from_need_at_least_one_entry() -> None:
+    """Region names, service names and incident types: @minLength(1), and said so."""
+    params = main_params()
+    names = ["videoIndexerRegionDisplayNames", "serviceHealthServiceNames"]
+    names.append("serviceHealthIncidentTypes")
+
+    for name in names:
+        decorators = {d["type"]: d.get("argument") for d in params[name]["decorators"]}
+        assert 1 == decorators["min_length"], name
+        assert "at least one" in decorators["description"].lower(), name
+
+
+@pytest.mark.parametrize(
+    ("given", "expected_message"),
+    [
+        ([], "at least two"),
+        ([account_id(SUB_A, "rg", "east")], "at least two"),
+        ([account_id(SUB_A, "rg", "east"), "contoso-westus"], "contoso-westus"),
+        (
+            [account_id(SUB_A, "rg", "east"), "/subscriptions/x/resourceGroups/rg/providers/y/z"],
+            "/providers/y/z",
+        ),
+    ],
+    ids=["none", "one", "a-bare-name", "another-resource-type"],
+)
+def test_too_few_or_malformed_account_ids_stop_the_deployment_naming_the_parameter(
+    given: list[str], expected_message: str
+) -> None:
+    """The deployment fails with a message about videoIndexerAccountIds, not an empty rule."""
+    with pytest.raises(BicepFailureError) as failure:
+        main_value("accountIds", videoIndexerAccountIds=given)
+
+    assert str(failure.value).startswith("videoIndexerAccountIds: ")
+    assert expected_message in str(failure.value)
+
+
+def test_two_account_ids_or_created_accounts_pass_the_check() -> None:
+    """Two well-formed ids are used as given; deployVideoIndexerAccounts ignores the list."""
+    given = [account_id(SUB_A, "rg-video", "east"), account_id(SUB_B, "rg-other", "west")]
+
+    created = main_value(
+        "accountIds",
+        deployVideoIndexerAccounts=True,
+        primaryLocation="eastus",
+        secondaryLocation="westus",
+    )
+
+    assert given == main_value("accountIds", videoIndexerAccountIds=given)
+    assert [
+        account_id(SUB_A, "rg-vi-failover", "vi-test-eastus"),
+        account_id(SUB_A, "rg-vi-failover", "vi-test-westus"),
+    ] == created
 
 
 def test_controller_runs_in_the_secondary_region_by_default() -> None:
