@@ -219,6 +219,20 @@ var malformedAccountIdsText = string(malformedAccountIds)
 var accountIds = deployVideoIndexerAccounts ? createdAccountIds : ((length(videoIndexerAccountIds) < 2) ? fail('videoIndexerAccountIds: give the resource ids of at least two Video Indexer accounts, primary first (or set deployVideoIndexerAccounts=true)') : (empty(malformedAccountIds) ? videoIndexerAccountIds : fail('videoIndexerAccountIds: not Video Indexer account resource ids (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.VideoIndexer/accounts/<name>): ${malformedAccountIdsText}')))
 var deploymentStorageName = 'stvifdeploy${suffix}'
 
+// The subscriptions that hold accounts, each once, with the resource group of its first account:
+// a role definition must be assignable in each, and each needs its own alert rules.
+var accountSubscriptionIds = map(accountIds, id => toLower(split(id, '/')[2]))
+var firstAccountOfEachSubscription = filter(range(0, length(accountIds)), i => indexOf(accountSubscriptionIds, accountSubscriptionIds[i]) == i)
+var accountSubscriptions = map(firstAccountOfEachSubscription, i => {
+  subscriptionId: accountSubscriptionIds[i]
+  resourceGroup: split(accountIds[i], '/')[4]
+})
+var distinctAccountSubscriptionIds = map(accountSubscriptions, home => home.subscriptionId)
+// The same GUID on every deployment of this controller, and a role name no other deployment in
+// the tenant uses (role names are unique in a tenant).
+var viRoleGuid = guid(resourceGroup().id, functionAppName, 'vi-failover-video-indexer-prober')
+var viRoleName = 'Video Indexer failover prober (${functionAppName})'
+
 // accountId and location are left out: the app reads them from ARM on first use (README,
 // "FAILOVER_CONFIG"), so this template needs nothing but the resource ids.
 var configAccounts = [for id in accountIds: {
@@ -294,13 +308,26 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
-// Reader and Contributor on every account, each in its own resource group (and subscription).
+// The least-privilege role for the accounts (read, generateAccessToken), defined once in the
+// first account's subscription and assignable in every subscription that holds an account.
+module viRole 'modules/vi-role.bicep' = {
+  name: 'vi-failover-role-${suffix}'
+  scope: subscription(accountSubscriptions[0].subscriptionId)
+  params: {
+    roleGuid: viRoleGuid
+    roleName: viRoleName
+    subscriptionIds: distinctAccountSubscriptionIds
+  }
+}
+
+// That role on every account, each in its own resource group (and subscription).
 module accountAccess 'modules/vi-account-access.bicep' = [for (id, i) in accountIds: {
   name: 'vi-failover-access-${i}-${suffix}'
   scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
   params: {
     accountName: last(split(id, '/'))
     principalId: identity.properties.principalId
+    roleDefinitionName: viRole.outputs.name
   }
   dependsOn: [
     videoIndexerPrimary

@@ -50,6 +50,8 @@ APPROVED_API_VERSIONS = {
     "Microsoft.OperationalInsights/workspaces": {"2023-09-01"},
     # Microsoft.Web's template reference lists this child of sites in the sites' API versions.
     "Microsoft.Web/sites/basicPublishingCredentialsPolicies": {"2024-04-01"},
+    # Microsoft.Authorization's template reference (roleDefinitions), the roleAssignments' version.
+    "Microsoft.Authorization/roleDefinitions": {"2022-04-01"},
 }
 # The built-in roles' real ids (spec/azure.md; Storage Queue Data Contributor from Azure's
 # built-in roles list); every one of them is granted somewhere.
@@ -59,10 +61,19 @@ ROLE_IDS = {
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
-    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
-    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
 }
+# Roles that can change or delete what they reach (Azure's built-in roles list): granted nowhere.
+BROAD_ROLE_IDS = {
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+}
+# vi-account-access.bicep's parameter that names the custom role from vi-role.bicep.
+CUSTOM_ROLE_PARAM = "roleDefinitionName"
+VI_ROLE_ACTIONS = [
+    "Microsoft.VideoIndexer/accounts/read",
+    "Microsoft.VideoIndexer/accounts/generateAccessToken/action",
+]
 # Settings the app reads that the deployment deliberately leaves unset, and why.
 NOT_DEPLOYED = {
     "ARM_STATIC_TOKEN": "development only: a fixed bearer token for the local ARM stand-in",
@@ -217,6 +228,24 @@ def app_settings() -> dict[str, Any]:
     return dict(object_entries(resolve(bicep(MAIN), "appSettings")))
 
 
+def account_id(subscription: str, group: str, name: str) -> str:
+    """A Video Indexer account's full resource id."""
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{group}"
+        f"/providers/Microsoft.VideoIndexer/accounts/{name}"
+    )
+
+
+SUB_A = "11111111-1111-1111-1111-111111111111"
+SUB_B = "22222222-2222-2222-2222-222222222222"
+
+
+def main_value(variable: str, **params: Any) -> Any:
+    """A main.bicep variable's value for the given parameters (the others at their defaults)."""
+    defaults = {"videoIndexerAccountPrefix": "vi-test", "functionAppName": "vi-failover-test"}
+    return Evaluator(bicep(MAIN), defaults | params, subscription_id=SUB_A).variable(variable)
+
+
 @pytest.mark.parametrize("path", BICEP_FILES, ids=[str(p.relative_to(INFRA)) for p in BICEP_FILES])
 def test_every_bicep_file_parses(path: Path) -> None:
     """Each template parses; a failure names the file and the parser's error."""
@@ -240,24 +269,80 @@ def test_every_resource_uses_an_approved_type_and_api_version() -> None:
 
 
 def test_role_assignments_use_the_real_role_ids_and_deterministic_names() -> None:
-    """Every assignment is named guid(scope id, principal, role) and grants a spec role."""
+    """Every assignment is named guid(scope id, principal, role) and grants a spec role or the
+    custom Video Indexer role."""
     granted = set()
     for doc, res in resources_of("Microsoft.Authorization/roleAssignments"):
         scope_id, principal, role = function_args(res["name"], "guid")
         role_definition = function_args(
             res["properties"]["roleDefinitionId"], "subscription_resource_id"
         )
-        role_id = resolve(doc, role)
+        role_id = CUSTOM_ROLE_PARAM if role in doc.get("parameters", {}) else resolve(doc, role)
 
         assert (f"{res['scope']}.id", res["properties"]["principalId"]) == (
             dotted(scope_id),
             principal,
         )
         assert ["Microsoft.Authorization/roleDefinitions", role] == role_definition[:2]
-        assert role_id in ROLE_IDS, f"{role_id!r} is not a role id from spec/azure.md"
+        assert role_id in {*ROLE_IDS, CUSTOM_ROLE_PARAM}, f"{role_id!r} is not a known role"
         granted.add(role_id)
 
-    assert set(ROLE_IDS) == granted
+    assert {*ROLE_IDS, CUSTOM_ROLE_PARAM} == granted
+
+
+def test_no_contributor_or_owner_role_is_named_anywhere_in_the_templates() -> None:
+    """Neither role id appears in any .bicep file, so nothing can grant it."""
+    named = {
+        (path.name, match)
+        for path in BICEP_FILES
+        for match in re.findall(r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}", path.read_text())
+        if match in BROAD_ROLE_IDS
+    }
+
+    assert set() == named
+
+
+def test_video_indexer_role_may_read_accounts_and_mint_tokens_and_nothing_else() -> None:
+    """Exactly two actions, no wildcard, no data actions; assignable per subscription."""
+    doc = bicep(INFRA / "modules" / "vi-role.bicep")
+    role = body(doc["resources"]["role"])
+    (permissions,) = role["properties"]["permissions"]
+    scopes = role["properties"]["assignableScopes"]
+
+    assert ("roleGuid", "CustomRole", "subscription") == (
+        role["name"],
+        role["properties"]["type"],
+        doc["globals"]["scope"]["value"],
+    )
+    assert {"actions": VI_ROLE_ACTIONS, "notActions": [], "dataActions": []} | {
+        "notDataActions": []
+    } == permissions
+    assert ("subscriptionIds", "/subscriptions/${subscriptionId}") == (
+        scopes["loop_type"]["detail"]["array_name"],
+        scopes["config"],
+    )
+
+
+def test_video_indexer_role_is_one_per_controller_and_assignable_where_accounts_are() -> None:
+    """A fixed GUID and a tenant-unique name; defined in the first account's subscription,
+    assignable in every distinct one, and assigned on every account."""
+    doc = bicep(MAIN)
+    module = main_module("viRole")
+    accounts = [
+        account_id(SUB_A, "rg-video", "east"),
+        account_id(SUB_B.upper(), "rg-other", "west"),
+        account_id(SUB_A, "rg-more", "north"),
+    ]
+    evaluator = Evaluator(doc, {"videoIndexerAccountIds": accounts})
+
+    assert "functionAppName" in function_args(resolve(doc, module["params"]["roleGuid"]), "guid")
+    assert "(${functionAppName})" in resolve(doc, module["params"]["roleName"])
+    assert SUB_A == evaluator.evaluate(function_args(module["scope"], "subscription")[0], {})
+    assert [SUB_A, SUB_B] == evaluator.variable(module["params"]["subscriptionIds"])
+    assert ("accountIds", "viRole.outputs.name") == (
+        bicep(MAIN)["modules"]["accountAccess"]["config"]["loop_type"]["detail"]["array_name"],
+        dotted(main_module("accountAccess")["params"][CUSTOM_ROLE_PARAM]),
+    )
 
 
 def test_role_ids_are_named_in_a_comment() -> None:
@@ -438,24 +523,6 @@ def test_readme_describes_every_parameter() -> None:
     text = INFRA_README.read_text()
 
     assert [] == [name for name in main_params() if f"`{name}`" not in text]
-
-
-def account_id(subscription: str, group: str, name: str) -> str:
-    """A Video Indexer account's full resource id."""
-    return (
-        f"/subscriptions/{subscription}/resourceGroups/{group}"
-        f"/providers/Microsoft.VideoIndexer/accounts/{name}"
-    )
-
-
-SUB_A = "11111111-1111-1111-1111-111111111111"
-SUB_B = "22222222-2222-2222-2222-222222222222"
-
-
-def main_value(variable: str, **params: Any) -> Any:
-    """A main.bicep variable's value for the given parameters (the others at their defaults)."""
-    defaults = {"videoIndexerAccountPrefix": "vi-test", "functionAppName": "vi-failover-test"}
-    return Evaluator(bicep(MAIN), defaults | params, subscription_id=SUB_A).variable(variable)
 
 
 def test_list_parameters_the_rules_are_built_from_need_at_least_one_entry() -> None:
