@@ -203,14 +203,28 @@ def leaf_values(condition: Any, field: str) -> set[str]:
     return {node["equals"] for node in walk(condition) if field == node.get("field")}
 
 
-def alert_rule(category: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The activity log alert rule whose condition is on `category`."""
-    (rule,) = [
+def alert_rules(category: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The activity log alert rules whose condition is on `category`."""
+    return [
         (doc, res)
         for doc, res in resources_of("Microsoft.Insights/activityLogAlerts")
         if category == leaves(res["properties"]["condition"])["category"]["equals"]
     ]
+
+
+def alert_rule(category: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The one activity log alert rule whose condition is on `category`."""
+    (rule,) = alert_rules(category)
     return rule
+
+
+def any_of_fields(condition: Any) -> list[set[str]]:
+    """For each anyOf in a condition, the fields its members compare."""
+    return [
+        {leaf["field"] for leaf in walk(node["anyOf"]) if "field" in leaf}
+        for node in walk(condition)
+        if "anyOf" in node
+    ]
 
 
 def main_params() -> dict[str, dict[str, Any]]:
@@ -401,16 +415,37 @@ def test_main_feeds_the_service_health_rule_its_documented_defaults() -> None:
     ) == (alerts["serviceNames"], alerts["incidentTypes"], alerts["regionDisplayNames"])
 
 
-def test_resource_health_rule_watches_the_accounts_for_unavailable_and_degraded() -> None:
-    """The rule names the VI resource type, each account, and both bad states (in and out)."""
-    _, rule = alert_rule("ResourceHealth")
-    condition = rule["properties"]["condition"]
-    bad = {"Unavailable", "Degraded"}
+def test_every_any_of_in_every_alert_rule_compares_one_field() -> None:
+    """An anyOf mixing fields is not a condition Azure Monitor evaluates; none exists."""
+    conditions = [
+        res["properties"]["condition"]
+        for _, res in resources_of("Microsoft.Insights/activityLogAlerts")
+    ]
+    fields_of_each_any_of = [fields for c in conditions for fields in any_of_fields(c)]
 
-    assert {"Microsoft.VideoIndexer/accounts"} == leaf_values(condition, "resourceType")
-    assert {"accountId"} == leaf_values(condition, "resourceId")
-    assert bad == leaf_values(condition, "properties.currentHealthStatus")
-    assert bad == leaf_values(condition, "properties.previousHealthStatus")
+    assert fields_of_each_any_of
+    assert [] == [fields for fields in fields_of_each_any_of if 1 != len(fields)]
+
+
+def test_resource_health_rules_hear_an_account_enter_and_leave_a_bad_state() -> None:
+    """Two rules on the VI resource type and the accounts: current status in a bad state, and
+    previous status in one."""
+    bad = {"Unavailable", "Degraded", "Unknown"}
+    seen = {}
+    for _, rule in alert_rules("ResourceHealth"):
+        condition = rule["properties"]["condition"]
+        fields = leaves(condition)
+        (status_field,) = set(fields) - {"category", "resourceType", "resourceId"}
+
+        assert {"Microsoft.VideoIndexer/accounts"} == leaf_values(condition, "resourceType")
+        assert {"accountId"} == leaf_values(condition, "resourceId")
+        assert [{"resourceId"}, {status_field}] == any_of_fields(condition)
+        seen[status_field] = leaf_values(condition, status_field)
+
+    assert {
+        "properties.currentHealthStatus": bad,
+        "properties.previousHealthStatus": bad,
+    } == seen
 
 
 def test_action_group_is_global_and_posts_the_common_schema_to_the_alerts_function() -> None:

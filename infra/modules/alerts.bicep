@@ -1,6 +1,6 @@
 // How alerts reach the controller: an action group that posts to the `alerts` function with the
-// common alert schema, a Service Health rule for Video Indexer in the accounts' regions, and a
-// Resource Health rule for the accounts themselves.
+// common alert schema, a Service Health rule for Video Indexer in the accounts' regions, and two
+// Resource Health rules for the accounts themselves.
 
 @description('Base name of the action group and the rules.')
 param name string
@@ -124,15 +124,16 @@ resource serviceHealthAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' = 
   }
 }
 
-// Fires when an account becomes Unavailable or Degraded and again when it leaves that state, so
-// the controller also hears the recovery that closes the incident.
-resource resourceHealthAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' = {
-  name: '${name}-resource-health'
+// Two Resource Health rules, because an anyOf may hold conditions on one field only: one fires
+// when an account enters a bad state (current status), the other when it leaves one (previous
+// status), so the controller hears both the outage and the recovery that closes the incident.
+resource resourceHealthCurrentAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' = {
+  name: '${name}-resource-health-current'
   location: 'global'
   tags: tags
   properties: {
     enabled: true
-    description: 'Resource Health of the Video Indexer accounts, for vi-failover.'
+    description: 'A Video Indexer account became Unavailable, Degraded or Unknown (Resource Health), for vi-failover.'
     scopes: [
       subscription().id
     ]
@@ -163,12 +164,62 @@ resource resourceHealthAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' =
               equals: 'Degraded'
             }
             {
+              field: 'properties.currentHealthStatus'
+              equals: 'Unknown'
+            }
+          ]
+        }
+      ]
+    }
+    actions: {
+      actionGroups: [
+        {
+          actionGroupId: actionGroup.id
+        }
+      ]
+    }
+  }
+}
+
+resource resourceHealthPreviousAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' = {
+  name: '${name}-resource-health-previous'
+  location: 'global'
+  tags: tags
+  properties: {
+    enabled: true
+    description: 'A Video Indexer account left Unavailable, Degraded or Unknown (Resource Health), for vi-failover.'
+    scopes: [
+      subscription().id
+    ]
+    condition: {
+      allOf: [
+        {
+          field: 'category'
+          equals: 'ResourceHealth'
+        }
+        {
+          field: 'resourceType'
+          equals: 'Microsoft.VideoIndexer/accounts'
+        }
+        {
+          anyOf: [for accountId in accountIds: {
+            field: 'resourceId'
+            equals: accountId
+          }]
+        }
+        {
+          anyOf: [
+            {
               field: 'properties.previousHealthStatus'
               equals: 'Unavailable'
             }
             {
               field: 'properties.previousHealthStatus'
               equals: 'Degraded'
+            }
+            {
+              field: 'properties.previousHealthStatus'
+              equals: 'Unknown'
             }
           ]
         }
