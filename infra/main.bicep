@@ -78,9 +78,15 @@ param secureWebhookIdentifierUri string = ''
 @description('With useSecureWebhook: tenant of that app registration.')
 param secureWebhookTenantId string = subscription().tenantId
 
-@description('Optional shared secret the alert deliveries carry as ?token= (ALERT_SHARED_SECRET); at least 16 characters.')
+@description('ALERT_SHARED_SECRET: the secret every alert delivery carries as ?token=; at least 16 characters. Default: a new random value on each deployment, set on the app and in the action group together.')
 @secure()
-param alertSharedSecret string = ''
+@minLength(16)
+param alertSharedSecret string = newGuid()
+
+@description('Value of the action group\'s own key (named action-group) on the alerts function: 32 or more letters and digits. Default: a new random value on each deployment, set on the function and in the action group together.')
+@secure()
+@minLength(32)
+param actionGroupKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(), '-', '')}'
 
 @description('Application ID URI (or client id) of the app registration operators sign in to, carrying the Failover.Operator app role (infra/operator-app-roles.json); the tokens\' audience (OPERATOR_AAD_AUDIENCE). Empty: no operator sign-in, manual moves only through break-glass.')
 param operatorAudience string = ''
@@ -363,10 +369,10 @@ var appSettings = union({
   AzureWebJobsStorage__accountName: deploymentStorageName
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identity.properties.clientId
+  // Always set: in Azure the app refuses to start without it or the secure webhook.
+  ALERT_SHARED_SECRET: alertSharedSecret
 }, empty(notifyWebhookUrl) ? {} : {
   NOTIFY_WEBHOOK_URL: notifyWebhookUrl
-}, empty(alertSharedSecret) ? {} : {
-  ALERT_SHARED_SECRET: alertSharedSecret
 }, empty(operatorAudience) ? {} : {
   OPERATOR_AUTH: 'entra'
   OPERATOR_AAD_TENANT_ID: operatorTenantId
@@ -393,24 +399,36 @@ module functionApp 'modules/function-app.bicep' = {
   }
 }
 
+// The action group's key on the alerts function; no host key is read or handed out.
+module functionKeys 'modules/function-keys.bicep' = {
+  name: 'vi-failover-keys'
+  params: {
+    functionAppName: functionApp.outputs.name
+    actionGroupKey: actionGroupKey
+  }
+}
+
 module alerts 'modules/alerts.bicep' = {
   name: 'vi-failover-alerts'
   params: {
     name: functionAppName
-    functionAppName: functionApp.outputs.name
-    functionAppId: functionApp.outputs.id
     functionAppHostName: functionApp.outputs.defaultHostName
     accountIds: accountIds
     regionDisplayNames: videoIndexerRegionDisplayNames
     serviceNames: serviceHealthServiceNames
     incidentTypes: serviceHealthIncidentTypes
+    actionGroupKey: actionGroupKey
+    alertSharedSecret: alertSharedSecret
     useSecureWebhook: useSecureWebhook
     secureWebhookObjectId: secureWebhookObjectId
     secureWebhookIdentifierUri: secureWebhookIdentifierUri
     secureWebhookTenantId: secureWebhookTenantId
-    alertSharedSecret: alertSharedSecret
     tags: tags
   }
+  // The key must be on the function before the action group delivers with it.
+  dependsOn: [
+    functionKeys
+  ]
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -156,6 +156,19 @@ def _index_of(container: Any, item: Any) -> int:
     return container.index(item) if item in container else -1
 
 
+def _union(*values: Any) -> Any:
+    """Objects merged left to right (later keys win); arrays joined without duplicates."""
+    if all(isinstance(value, dict) for value in values):
+        merged: dict[str, Any] = {}
+        for value in values:
+            merged |= value
+        return merged
+    joined: list[Any] = []
+    for value in values:
+        joined += [item for item in value if item not in joined]
+    return joined
+
+
 _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "contains": lambda container, item: item in container,
     "empty": lambda value: not value,
@@ -168,6 +181,7 @@ _FUNCTIONS: dict[str, Callable[..., Any]] = {
     "starts_with": lambda text, prefix: text.startswith(prefix),
     "string": lambda value: value if isinstance(value, str) else json.dumps(value),
     "to_lower": lambda text: text.lower(),
+    "union": _union,
 }
 _OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
     "equals": lambda a, b: a == b,

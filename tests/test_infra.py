@@ -52,6 +52,9 @@ APPROVED_API_VERSIONS = {
     "Microsoft.Web/sites/basicPublishingCredentialsPolicies": {"2024-04-01"},
     # Microsoft.Authorization's template reference (roleDefinitions), the roleAssignments' version.
     "Microsoft.Authorization/roleDefinitions": {"2022-04-01"},
+    # Children of sites in Microsoft.Web's template reference, at the sites' version.
+    "Microsoft.Web/sites/functions": {"2024-04-01"},
+    "Microsoft.Web/sites/functions/keys": {"2024-04-01"},
 }
 # The built-in roles' real ids (spec/azure.md; Storage Queue Data Contributor from Azure's
 # built-in roles list); every one of them is granted somewhere.
@@ -185,8 +188,12 @@ def resources() -> Iterator[tuple[Path, dict[str, Any], str, dict[str, Any]]]:
 
 
 def resources_of(type_: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(file tree, body) of every resource of one type."""
-    return [(doc, body(res)) for _, doc, _, res in resources() if type_ == res["type"]]
+    """(file tree, body) of every resource of one type that a template deploys (not `existing`)."""
+    return [
+        (doc, body(res))
+        for _, doc, _, res in resources()
+        if type_ == res["type"] and not res["existing"]
+    ]
 
 
 def leaves(condition: Any) -> dict[str, dict[str, Any]]:
@@ -448,24 +455,130 @@ def test_resource_health_rules_hear_an_account_enter_and_leave_a_bad_state() -> 
     } == seen
 
 
-def test_action_group_is_global_and_posts_the_common_schema_to_the_alerts_function() -> None:
-    """Location Global; both receiver kinds use the common schema and the alerts route."""
-    ((doc, group),) = resources_of("Microsoft.Insights/actionGroups")
-    properties = group["properties"]
-    receivers = [node for node in walk(properties) if "useCommonAlertSchema" in node]
-    (function_receiver,) = [r for r in receivers if "functionName" in r]
-    (webhook,) = [r for r in receivers if "serviceUri" in r]
-    url = resolve(doc, function_receiver["httpTriggerUrl"])
+def decorators(param: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's decorators, name to argument (None for @secure())."""
+    return {d["type"]: d.get("argument") for d in param["decorators"]}
+
+
+def action_group_receivers(**params: Any) -> dict[str, Any]:
+    """The action group's receiver lists for the given alerts.bicep parameters."""
+    doc = bicep(INFRA / "modules" / "alerts.bicep")
+    (group,) = [
+        body(res)
+        for res in doc["resources"].values()
+        if "Microsoft.Insights/actionGroups" == res["type"]
+    ]
+    # The URL's ${uriComponent(...)} is beyond the evaluator; its text is checked on its own.
+    evaluator = Evaluator(doc, {"alertsUrl": "<alerts url>"} | params)
+    return {
+        key: evaluator.evaluate(value, {})
+        for key, value in group["properties"].items()
+        if key.endswith("Receivers")
+    }
+
+
+def test_action_group_is_global_and_has_one_webhook_receiver_with_its_own_key_and_secret() -> None:
+    """Location Global; one webhook (a Function receiver could not carry ?token=) posting the
+    common schema to the alerts route with the action group's key and the shared secret."""
+    doc = bicep(INFRA / "modules" / "alerts.bicep")
+    ((_, group),) = resources_of("Microsoft.Insights/actionGroups")
+    receivers = action_group_receivers(useSecureWebhook=False)
 
     assert "Global" == group["location"]
-    assert [True, True] == [r["useCommonAlertSchema"] for r in receivers]
-    assert ("alerts", True) == (function_receiver["functionName"], webhook["useAadAuth"])
-    assert webhook["serviceUri"] == function_receiver["httpTriggerUrl"]
-    assert url.startswith("https://${functionAppHostName}/api/alerts?code=${")
+    assert {
+        "webhookReceivers": [
+            {
+                "name": "vi-failover-alerts",
+                "serviceUri": "<alerts url>",
+                "useCommonAlertSchema": True,
+                "useAadAuth": False,
+            }
+        ]
+    } == receivers
+    assert (
+        "https://${functionAppHostName}/api/alerts"
+        "?code=${uriComponent(actionGroupKey)}&token=${uriComponent(alertSharedSecret)}"
+    ) == resolve(doc, "alertsUrl")
+    assert {"secure": None} == {
+        k: v for k, v in decorators(doc["parameters"]["actionGroupKey"]).items() if "secure" == k
+    }
     assert re.search(
-        r'@app\.function_name\("alerts"\)\n@app\.route\(route="alerts"',
+        r'@app\.function_name\("alerts"\)\n@app\.route\(route="alerts", methods=\["POST"\]\)',
         (ROOT / "function_app.py").read_text(),
     )
+
+
+def test_secure_webhook_adds_entra_id_to_the_same_single_receiver() -> None:
+    """useSecureWebhook: the one receiver gets useAadAuth and the app registration's ids."""
+    receivers = action_group_receivers(
+        useSecureWebhook=True,
+        secureWebhookObjectId="app-object-id",
+        secureWebhookIdentifierUri="api://vi-failover-alerts",
+        secureWebhookTenantId="tenant-id",
+    )
+
+    assert {
+        "webhookReceivers": [
+            {
+                "name": "vi-failover-alerts",
+                "serviceUri": "<alerts url>",
+                "useCommonAlertSchema": True,
+                "useAadAuth": True,
+                "objectId": "app-object-id",
+                "identifierUri": "api://vi-failover-alerts",
+                "tenantId": "tenant-id",
+            }
+        ]
+    } == receivers
+
+
+def test_no_host_key_is_read_or_handed_out() -> None:
+    """No listKeys of anything in any template, and no output, setting or URL names a host key."""
+    texts = {path.relative_to(INFRA): path.read_text() for path in BICEP_FILES}
+
+    assert [] == [name for name, text in texts.items() if re.search(r"list\w*\(", text)]
+    assert [] == [
+        name for name, text in texts.items() if re.search(r"sites/host|_master|masterKey", text)
+    ]
+
+
+def test_action_group_key_is_its_own_key_on_the_alerts_function() -> None:
+    """A key named action-group on `alerts` only, from a secure parameter of 32 or more
+    characters that defaults to a fresh random value, the same one the action group gets."""
+    doc = bicep(INFRA / "modules" / "function-keys.bicep")
+    resources_by_name = doc["resources"]
+    ((_, key),) = resources_of("Microsoft.Web/sites/functions/keys")
+    parent = body(resources_by_name[key["parent"]])
+    param = main_params()["actionGroupKey"]
+
+    assert ("action-group", "actionGroupKey", "alerts") == (
+        key["name"],
+        key["value"],
+        parent["name"],
+    )
+    assert "secure" in decorators(doc["parameters"]["actionGroupKey"])
+    assert {"secure": None, "min_length": 32} == {
+        k: v for k, v in decorators(param).items() if "description" != k
+    }
+    assert "newGuid()" in param["default"]
+    assert ("actionGroupKey", "actionGroupKey") == (
+        main_module("functionKeys")["params"]["actionGroupKey"],
+        main_module("alerts")["params"]["actionGroupKey"],
+    )
+
+
+def test_alert_shared_secret_is_secure_long_generated_and_always_deployed() -> None:
+    """@secure() @minLength(16) defaulting to newGuid(); ALERT_SHARED_SECRET is in the settings
+    every deployment makes (not behind a condition) and goes to the action group."""
+    param = main_params()["alertSharedSecret"]
+    always = dict(object_entries(function_args(resolve(bicep(MAIN), "appSettings"), "union")[0]))
+
+    assert {"secure": None, "min_length": 16} == {
+        k: v for k, v in decorators(param).items() if "description" != k
+    }
+    assert {"function": {"type": "new_guid"}} == param["default"]
+    assert "alertSharedSecret" == always["ALERT_SHARED_SECRET"]
+    assert "alertSharedSecret" == main_module("alerts")["params"]["alertSharedSecret"]
 
 
 def test_app_settings_are_exactly_the_ones_the_app_reads_plus_platform_ones() -> None:

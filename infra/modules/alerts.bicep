@@ -5,12 +5,6 @@
 @description('Base name of the action group and the rules.')
 param name string
 
-@description('Name of the function app (its host keys are read for the receiver URL).')
-param functionAppName string
-
-@description('Resource id of the function app.')
-param functionAppId string
-
 @description('Default host name of the function app.')
 param functionAppHostName string
 
@@ -26,30 +20,43 @@ param serviceNames array
 @description('Service Health incident types to deliver.')
 param incidentTypes array
 
-@description('Use a secure webhook (Microsoft Entra ID token) instead of the Azure Function receiver.')
+@description('The action group\'s own key on the alerts function (function-keys.bicep), never a host key.')
+@secure()
+param actionGroupKey string
+
+@description('ALERT_SHARED_SECRET, sent as ?token= with every delivery.')
+@secure()
+param alertSharedSecret string
+
+@description('Also authenticate each delivery with a Microsoft Entra ID token (secure webhook).')
 param useSecureWebhook bool = false
 
 param secureWebhookObjectId string = ''
 param secureWebhookIdentifierUri string = ''
 param secureWebhookTenantId string = ''
 
-@secure()
-param alertSharedSecret string = ''
-
 param tags object = {}
 
-// The receiver URL carries the host's default function key, read at deployment time. Trade-off:
-// the key is stored in the action group (anyone who may read the action group can read it), a
-// key rotation needs this template deployed again, and the deployment fails if the app's host
-// cannot answer listKeys yet (deploy again once it runs). The secure webhook adds a Microsoft
-// Entra ID token on top, so a leaked URL alone is not enough to post alerts.
-var functionKey = listKeys(resourceId('Microsoft.Web/sites/host', functionAppName, 'default'), '2024-04-01').functionKeys.default
-var tokenQuery = empty(alertSharedSecret) ? '' : '&token=${uriComponent(alertSharedSecret)}'
-var alertsUrl = 'https://${functionAppHostName}/api/alerts?code=${uriComponent(functionKey)}${tokenQuery}'
+// One webhook receiver: unlike the Azure Function receiver, which builds its URL itself, a
+// webhook keeps the ?token= that carries the shared secret. The URL holds the action group's own
+// key of the alerts function, which opens that route and nothing else. Anyone who may read the
+// action group can read the URL: a rotation deploys new values (infra/README.md).
+var alertsUrl = 'https://${functionAppHostName}/api/alerts?code=${uriComponent(actionGroupKey)}&token=${uriComponent(alertSharedSecret)}'
 var alertRegions = union(regionDisplayNames, [
   'Global'
 ])
-var receiverName = 'vi-failover-alerts'
+var webhookReceiver = {
+  name: 'vi-failover-alerts'
+  serviceUri: alertsUrl
+  useCommonAlertSchema: true
+  useAadAuth: useSecureWebhook
+}
+// With the secure webhook, the app registration the action group gets tokens for.
+var secureWebhookReceiver = {
+  objectId: secureWebhookObjectId
+  identifierUri: secureWebhookIdentifierUri
+  tenantId: secureWebhookTenantId
+}
 
 // Service Health alert rules must use an action group in location Global.
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
@@ -59,26 +66,9 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   properties: {
     groupShortName: 'vifailover'
     enabled: true
-    azureFunctionReceivers: useSecureWebhook ? [] : [
-      {
-        name: receiverName
-        functionAppResourceId: functionAppId
-        functionName: 'alerts'
-        httpTriggerUrl: alertsUrl
-        useCommonAlertSchema: true
-      }
+    webhookReceivers: [
+      useSecureWebhook ? union(webhookReceiver, secureWebhookReceiver) : webhookReceiver
     ]
-    webhookReceivers: useSecureWebhook ? [
-      {
-        name: receiverName
-        serviceUri: alertsUrl
-        useCommonAlertSchema: true
-        useAadAuth: true
-        objectId: secureWebhookObjectId
-        identifierUri: secureWebhookIdentifierUri
-        tenantId: secureWebhookTenantId
-      }
-    ] : []
   }
 }
 
