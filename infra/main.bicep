@@ -83,6 +83,13 @@ param secureWebhookTenantId string = subscription().tenantId
 @minLength(16)
 param alertSharedSecret string = newGuid()
 
+@description('Deploy what needs the published functions: their keys, the action group and the alert rules. false for the first deployment, before the code is published (the functions do not exist yet); true once it is (infra/README.md, "Deploy").')
+param appCodePublished bool = false
+
+@description('Readers\' keys, key name to value (e.g. {"readers": "<32 or more characters>"}): each is set on the read functions active_account, status and history, and opens nothing else. Two names during a rotation. Only with appCodePublished.')
+@secure()
+param readerKeys object = {}
+
 @description('Value of the action group\'s own key (named action-group) on the alerts function: 32 or more letters and digits. Default: a new random value on each deployment, set on the function and in the action group together.')
 @secure()
 @minLength(32)
@@ -399,16 +406,20 @@ module functionApp 'modules/function-app.bicep' = {
   }
 }
 
-// The action group's key on the alerts function; no host key is read or handed out.
-module functionKeys 'modules/function-keys.bicep' = {
+// Only once the code is published: a key is set on a function, and the functions come with the
+// code. The action group's key on the alerts function, the readers' keys on the read functions;
+// no host key is read or handed out.
+module functionKeys 'modules/function-keys.bicep' = if (appCodePublished) {
   name: 'vi-failover-keys'
   params: {
     functionAppName: functionApp.outputs.name
     actionGroupKey: actionGroupKey
+    readerKeys: readerKeys
   }
 }
 
-module alerts 'modules/alerts.bicep' = {
+// Only once the code is published: before that, no function would answer the deliveries.
+module alerts 'modules/alerts.bicep' = if (appCodePublished) {
   name: 'vi-failover-alerts'
   params: {
     name: functionAppName
@@ -442,4 +453,5 @@ output stateTablePrimaryEndpoint string = stateStorage.outputs.tablePrimaryEndpo
 output stateTableSecondaryEndpoint string = stateStorage.outputs.tableSecondaryEndpoint
 output identityClientId string = identity.properties.clientId
 output identityPrincipalId string = identity.properties.principalId
-output actionGroupId string = alerts.outputs.actionGroupId
+// Empty until a deployment with appCodePublished.
+output actionGroupId string = appCodePublished ? alerts.outputs.actionGroupId : ''

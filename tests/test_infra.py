@@ -547,7 +547,7 @@ def test_action_group_key_is_its_own_key_on_the_alerts_function() -> None:
     characters that defaults to a fresh random value, the same one the action group gets."""
     doc = bicep(INFRA / "modules" / "function-keys.bicep")
     resources_by_name = doc["resources"]
-    ((_, key),) = resources_of("Microsoft.Web/sites/functions/keys")
+    key = body(resources_by_name["actionGroupFunctionKey"])
     parent = body(resources_by_name[key["parent"]])
     param = main_params()["actionGroupKey"]
 
@@ -579,6 +579,72 @@ def test_alert_shared_secret_is_secure_long_generated_and_always_deployed() -> N
     assert {"function": {"type": "new_guid"}} == param["default"]
     assert "alertSharedSecret" == always["ALERT_SHARED_SECRET"]
     assert "alertSharedSecret" == main_module("alerts")["params"]["alertSharedSecret"]
+
+
+def function_level_get_routes() -> list[str]:
+    """The functions of function_app.py that answer GET at the default (function) auth level."""
+    source = (ROOT / "function_app.py").read_text()
+    pattern = r'@app\.function_name\("(\w+)"\)\n@app\.route\(route="[^"]*", methods=\["GET"\]\)\n'
+    return re.findall(pattern, source)
+
+
+def reader_key_grants(reader_keys: dict[str, str]) -> list[dict[str, str]]:
+    """The (function, key name, value) triples function-keys.bicep sets for these readerKeys."""
+    doc = bicep(INFRA / "modules" / "function-keys.bicep")
+    return cast(
+        "list[dict[str, str]]",
+        Evaluator(doc, {"readerKeys": reader_keys}).variable("readerKeyGrants"),
+    )
+
+
+def test_before_the_code_is_published_no_key_action_group_or_rule_is_deployed() -> None:
+    """appCodePublished defaults to false and gates the keys, the action group and its rules;
+    the actionGroupId output is empty until then."""
+    modules = bicep(MAIN)["modules"]
+    gated = {
+        name
+        for name, module in modules.items()
+        if "appCodePublished" == module["config"].get("condition")
+    }
+    output = bicep(MAIN)["outputs"]["actionGroupId"]["value"]["operator"]
+
+    assert False is main_params()["appCodePublished"]["default"]
+    assert {"functionKeys", "alerts"} <= gated
+    assert ("appCodePublished", "") == (
+        output["operands"]["condition"],
+        output["operands"]["false_value"],
+    )
+
+
+def test_reader_keys_are_set_on_each_read_function_and_nothing_else() -> None:
+    """Every readerKeys entry becomes a key of each function-level GET route, under its name."""
+    keys = {"readers": "r" * 32, "readers-next": "n" * 40}
+    grants = reader_key_grants(keys)
+    loop = bicep(INFRA / "modules" / "function-keys.bicep")["resources"]["readerFunctionKeys"]
+
+    assert ["active_account", "status", "history"] == function_level_get_routes()
+    assert sorted(
+        (function, name, value)
+        for function in function_level_get_routes()
+        for name, value in keys.items()
+    ) == sorted((g["functionName"], g["keyName"], g["value"]) for g in grants)
+    assert ("readerKeyGrants", "${site.name}/${grant.functionName}/${grant.keyName}") == (
+        loop["config"]["loop_type"]["detail"]["array_name"],
+        body(loop)["name"],
+    )
+    assert "readerKeys" == main_module("functionKeys")["params"]["readerKeys"]
+    assert "secure" in decorators(main_params()["readerKeys"])
+    assert [] == reader_key_grants({})
+
+
+def test_a_short_reader_key_stops_the_deployment_naming_the_key_not_its_value() -> None:
+    """Under 32 characters: a failure that names readerKeys and the key's name only."""
+    with pytest.raises(BicepFailureError) as failure:
+        reader_key_grants({"readers": "r" * 32, "weak": "w" * 31})
+
+    assert str(failure.value).startswith("readerKeys: ")
+    assert "weak" in str(failure.value)
+    assert "w" * 31 not in str(failure.value)
 
 
 def test_app_settings_are_exactly_the_ones_the_app_reads_plus_platform_ones() -> None:
