@@ -69,7 +69,7 @@ param serviceHealthIncidentTypes array = [
 @description('Deliver alerts through a secure webhook (Microsoft Entra ID token) instead of the Azure Function receiver.')
 param useSecureWebhook bool = false
 
-@description('With useSecureWebhook: object id of the app registration (service principal) the action group gets tokens for.')
+@description('With useSecureWebhook: object id of the app registration (the application object, not its service principal: App registrations > Overview > Object ID) the action group gets tokens for. Whoever deploys must be an owner of that app registration.')
 param secureWebhookObjectId string = ''
 
 @description('With useSecureWebhook: Application ID URI of that app registration; the tokens\' audience.')
@@ -232,6 +232,10 @@ var malformedAccountIdsText = string(malformedAccountIds)
 var accountIds = deployVideoIndexerAccounts ? createdAccountIds : ((length(videoIndexerAccountIds) < 2) ? fail('videoIndexerAccountIds: give the resource ids of at least two Video Indexer accounts, primary first (or set deployVideoIndexerAccounts=true)') : (empty(malformedAccountIds) ? videoIndexerAccountIds : fail('videoIndexerAccountIds: not Video Indexer account resource ids (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.VideoIndexer/accounts/<name>): ${malformedAccountIdsText}')))
 var deploymentStorageName = 'stvifdeploy${suffix}'
 
+// The secure webhook needs its app registration; without it the action group could not get a
+// token, and every delivery would fail.
+var secureWebhook = (useSecureWebhook && (empty(secureWebhookObjectId) || empty(secureWebhookIdentifierUri))) ? fail('secureWebhookObjectId and secureWebhookIdentifierUri: both are required with useSecureWebhook=true (the app registration\'s object id and Application ID URI, infra/README.md)') : useSecureWebhook
+
 // The subscriptions that hold accounts, each once, with the resource group of its first account:
 // a role definition must be assignable in each, and each needs its own alert rules.
 var accountSubscriptionIds = map(accountIds, id => toLower(split(id, '/')[2]))
@@ -384,7 +388,7 @@ var appSettings = union({
   OPERATOR_AUTH: 'entra'
   OPERATOR_AAD_TENANT_ID: operatorTenantId
   OPERATOR_AAD_AUDIENCE: operatorAudience
-}, useSecureWebhook ? {
+}, secureWebhook ? {
   ALERT_AAD_TENANT_ID: secureWebhookTenantId
   ALERT_AAD_AUDIENCE: secureWebhookIdentifierUri
   ALERT_AAD_AUTHORITY: environment().authentication.loginEndpoint
@@ -430,7 +434,7 @@ module alerts 'modules/alerts.bicep' = if (appCodePublished) {
     incidentTypes: serviceHealthIncidentTypes
     actionGroupKey: actionGroupKey
     alertSharedSecret: alertSharedSecret
-    useSecureWebhook: useSecureWebhook
+    useSecureWebhook: secureWebhook
     secureWebhookObjectId: secureWebhookObjectId
     secureWebhookIdentifierUri: secureWebhookIdentifierUri
     secureWebhookTenantId: secureWebhookTenantId

@@ -532,6 +532,51 @@ def test_secure_webhook_adds_entra_id_to_the_same_single_receiver() -> None:
     } == receivers
 
 
+def test_secure_webhook_object_id_is_documented_as_the_app_registrations_with_its_owner() -> None:
+    """The parameter and infra/README.md both say: the app registration's object id, not the
+    service principal's, and the deployer owns that app registration."""
+    description = decorators(main_params()["secureWebhookObjectId"])["description"]
+    readme = " ".join(INFRA_README.read_text().split())
+
+    assert "object id of the app registration" in description
+    assert "not its service principal" in description
+    assert "must be an owner of that app registration" in description
+    assert "`secureWebhookObjectId` | `''` | With the secure webhook: the object id of the app" in (
+        readme
+    )
+    assert "not its service principal" in readme.split("`secureWebhookObjectId` | `''` |")[1][:300]
+    assert "az ad app owner add" in readme
+
+
+@pytest.mark.parametrize(
+    ("object_id", "identifier_uri"),
+    [("", "api://vi-failover-alerts"), ("app-object-id", ""), ("", "")],
+    ids=["no-object-id", "no-identifier-uri", "neither"],
+)
+def test_secure_webhook_without_its_app_registration_stops_the_deployment(
+    object_id: str, identifier_uri: str
+) -> None:
+    """useSecureWebhook=true needs both ids; the message names both parameters."""
+    params = {
+        "useSecureWebhook": True,
+        "secureWebhookObjectId": object_id,
+        "secureWebhookIdentifierUri": identifier_uri,
+    }
+
+    with pytest.raises(BicepFailureError) as failure:
+        main_value("secureWebhook", **params)
+
+    assert str(failure.value).startswith("secureWebhookObjectId and secureWebhookIdentifierUri: ")
+    assert False is main_value("secureWebhook", useSecureWebhook=False)
+    assert True is main_value(
+        "secureWebhook",
+        useSecureWebhook=True,
+        secureWebhookObjectId="app-object-id",
+        secureWebhookIdentifierUri="api://vi-failover-alerts",
+    )
+    assert "secureWebhook" == main_module("alerts")["params"]["useSecureWebhook"]
+
+
 def test_no_host_key_is_read_or_handed_out() -> None:
     """No listKeys of anything in any template, and no output, setting or URL names a host key."""
     texts = {path.relative_to(INFRA): path.read_text() for path in BICEP_FILES}

@@ -31,6 +31,7 @@ param alertSharedSecret string
 @description('Also authenticate each delivery with a Microsoft Entra ID token (secure webhook).')
 param useSecureWebhook bool = false
 
+@description('With useSecureWebhook: object id of the app registration (not of its service principal); the deployer owns it.')
 param secureWebhookObjectId string = ''
 param secureWebhookIdentifierUri string = ''
 param secureWebhookTenantId string = ''
