@@ -245,6 +245,12 @@ var accountSubscriptions = map(firstAccountOfEachSubscription, i => {
   resourceGroup: split(accountIds[i], '/')[4]
 })
 var distinctAccountSubscriptionIds = map(accountSubscriptions, home => home.subscriptionId)
+// Where each subscription's alert rules go: this resource group in its own subscription, else
+// the resource group of that subscription's first account.
+var alertRuleHomes = map(accountSubscriptions, home => {
+  subscriptionId: home.subscriptionId
+  resourceGroup: ((home.subscriptionId) == toLower(subscription().subscriptionId)) ? resourceGroup().name : home.resourceGroup
+})
 // The same GUID on every deployment of this controller, and a role name no other deployment in
 // the tenant uses (role names are unique in a tenant).
 var viRoleGuid = guid(resourceGroup().id, functionAppName, 'vi-failover-video-indexer-prober')
@@ -428,10 +434,6 @@ module alerts 'modules/alerts.bicep' = if (appCodePublished) {
   params: {
     name: functionAppName
     functionAppHostName: functionApp.outputs.defaultHostName
-    accountIds: accountIds
-    regionDisplayNames: videoIndexerRegionDisplayNames
-    serviceNames: serviceHealthServiceNames
-    incidentTypes: serviceHealthIncidentTypes
     actionGroupKey: actionGroupKey
     alertSharedSecret: alertSharedSecret
     useSecureWebhook: secureWebhook
@@ -445,6 +447,22 @@ module alerts 'modules/alerts.bicep' = if (appCodePublished) {
     functionKeys
   ]
 }
+
+// Service Health and Resource Health rules in every subscription that holds an account, all
+// pointing at the one action group; only once the code is published, like the action group.
+module subscriptionAlerts 'modules/subscription-alerts.bicep' = [for (home, i) in (appCodePublished ? alertRuleHomes : []): {
+  name: 'vi-failover-rules-${i}-${suffix}'
+  scope: resourceGroup(home.subscriptionId, home.resourceGroup)
+  params: {
+    name: functionAppName
+    actionGroupId: alerts.outputs.actionGroupId
+    accountIds: accountIds
+    regionDisplayNames: videoIndexerRegionDisplayNames
+    serviceNames: serviceHealthServiceNames
+    incidentTypes: serviceHealthIncidentTypes
+    tags: tags
+  }
+}]
 
 // ---------------------------------------------------------------------------------------------
 // Outputs

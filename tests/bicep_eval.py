@@ -107,6 +107,13 @@ class Evaluator:
                 "subscriptionId": self.subscription_id,
                 "id": f"/subscriptions/{self.subscription_id}",
             }
+        if "resource_group" == name:
+            if any(function["parameters"].values()):
+                raise UnsupportedExpressionError("resourceGroup() of another group")
+            return {
+                "name": self.resource_group,
+                "id": f"/subscriptions/{self.subscription_id}/resourceGroups/{self.resource_group}",
+            }
         if "resource_id" == name:
             # resourceId(type, name), in this deployment's resource group.
             args = function["parameters"]

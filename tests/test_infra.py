@@ -408,10 +408,76 @@ def test_service_health_rule_matches_video_indexer_in_the_accounts_regions_and_g
     )
 
 
+def rules_per_subscription(account_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """For each subscription main.bicep deploys alert rules into: the resource group, the
+    Service Health rules' scopes and the accounts the Resource Health rules watch."""
+    doc = bicep(MAIN)
+    module = main_module("subscriptionAlerts")
+    loop = bicep(MAIN)["modules"]["subscriptionAlerts"]["config"]["loop_type"]["detail"]
+    rules_doc = bicep(INFRA / "modules" / "subscription-alerts.bicep")
+    params = {"videoIndexerAccountIds": account_ids, "appCodePublished": True}
+    main = Evaluator(doc, params, subscription_id=SUB_A)
+    homes = main.evaluate(loop["array_name"], {})
+    found = {}
+    for home in homes:
+        scope = {loop["item_name"]: home}
+        args = module["scope"]["function"]["parameters"]
+        subscription_id = main.evaluate(args["subscription_id"], scope)
+        group = main.evaluate(args["resource_group_name"], scope)
+        rules = Evaluator(rules_doc, {"accountIds": account_ids}, subscription_id=subscription_id)
+        found[subscription_id] = {
+            "resourceGroup": group,
+            "serviceHealthScopes": [
+                rules.evaluate(res["properties"]["scopes"], {})
+                for _, res in alert_rules("ServiceHealth")
+            ],
+            "watchedAccounts": rules.variable("subscriptionAccountIds"),
+        }
+    return found
+
+
+def test_each_subscription_holding_an_account_gets_its_own_service_health_rule() -> None:
+    """Two accounts in two subscriptions: two Service Health rules, each scoped to its own
+    subscription, each subscription's Resource Health rules watching its own account; the
+    rules go to this resource group in its own subscription, else to the account's group."""
+    east = account_id(SUB_A, "rg-video", "east")
+    west = account_id(SUB_B.upper(), "rg-other", "west")
+
+    assert {
+        SUB_A: {
+            "resourceGroup": "rg-vi-failover",
+            "serviceHealthScopes": [[f"/subscriptions/{SUB_A}"]],
+            "watchedAccounts": [east],
+        },
+        SUB_B: {
+            "resourceGroup": "rg-other",
+            "serviceHealthScopes": [[f"/subscriptions/{SUB_B}"]],
+            "watchedAccounts": [west],
+        },
+    } == rules_per_subscription([east, west])
+
+
+def test_accounts_in_one_subscription_get_one_set_of_rules() -> None:
+    """Three accounts, two subscriptions: two homes, not three."""
+    accounts = [
+        account_id(SUB_B, "rg-b", "east"),
+        account_id(SUB_A, "rg-a", "west"),
+        account_id(SUB_B, "rg-b2", "north"),
+    ]
+
+    found = rules_per_subscription(accounts)
+
+    assert [SUB_B, SUB_A] == list(found)
+    assert ("rg-b", [accounts[0], accounts[2]]) == (
+        found[SUB_B]["resourceGroup"],
+        found[SUB_B]["watchedAccounts"],
+    )
+
+
 def test_main_feeds_the_service_health_rule_its_documented_defaults() -> None:
     """Service names, incident types and regions flow from main.bicep's parameters."""
     params = main_params()
-    alerts = main_module("alerts")["params"]
+    alerts = main_module("subscriptionAlerts")["params"]
 
     assert SERVICE_NAMES == params["serviceHealthServiceNames"]["default"]
     assert ["Incident"] == params["serviceHealthIncidentTypes"]["default"]
@@ -653,8 +719,13 @@ def test_before_the_code_is_published_no_key_action_group_or_rule_is_deployed() 
     }
     output = bicep(MAIN)["outputs"]["actionGroupId"]["value"]["operator"]
 
+    rules_loop = modules["subscriptionAlerts"]["config"]["loop_type"]["detail"]["array_name"]
+
     assert False is main_params()["appCodePublished"]["default"]
-    assert {"functionKeys", "alerts"} <= gated
+    assert {"functionKeys", "alerts"} == gated
+    assert ("appCodePublished", "alertRuleHomes", []) == tuple(
+        rules_loop["operator"]["operands"].values()
+    )
     assert ("appCodePublished", "") == (
         output["operands"]["condition"],
         output["operands"]["false_value"],
