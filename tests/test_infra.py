@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import uuid
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from lark.exceptions import LarkError
 from pycep import BicepParser
 
+from shared.http.operators import OPERATOR_ROLE
 from shared.settings import READINESS_SCHEDULE_DEFAULT, SETTING_NAMES, load_settings
 from tests.bicep_eval import BicepFailureError, Evaluator
 
@@ -28,6 +30,7 @@ INFRA = ROOT / "infra"
 MAIN = INFRA / "main.bicep"
 PARAMETERS_FILE = INFRA / "main.parameters.json"
 INFRA_README = INFRA / "README.md"
+OPERATOR_APP_ROLES = INFRA / "operator-app-roles.json"
 BICEP_FILES = sorted(INFRA.rglob("*.bicep"))
 
 # shared/spec/azure.md, "Infra API versions and ids" (Log Analytics: its current stable version).
@@ -835,6 +838,32 @@ def readme_parameter_tokens() -> list[str]:
                     end = next((j for j, w in enumerate(following) if w.startswith("--")), None)
                     tokens += following[:end]
     return tokens
+
+
+def test_operator_app_role_is_the_one_the_app_checks_for_users_and_apps() -> None:
+    """The manifest entry's value is the app's OPERATOR_ROLE; people and automation may hold it;
+    it has a fixed id and is enabled."""
+    (role,) = json.loads(OPERATOR_APP_ROLES.read_text())
+
+    assert OPERATOR_ROLE == role["value"]
+    assert ["Application", "User"] == sorted(role["allowedMemberTypes"])
+    assert (True, 4) == (role["isEnabled"], uuid.UUID(role["id"]).version)
+    assert {"allowedMemberTypes", "description", "displayName", "id", "isEnabled", "value"} == set(
+        role
+    )
+
+
+def test_readme_creates_the_operator_app_registration_and_assigns_the_role() -> None:
+    """infra/README.md creates the app registration from the manifest file, assigns the role by
+    its id, and deploys with operatorAudience."""
+    text = INFRA_README.read_text()
+    (role,) = json.loads(OPERATOR_APP_ROLES.read_text())
+    commands = " ".join(re.findall(r"```bash\n(.*?)```", text, re.DOTALL))
+
+    assert "--app-roles @infra/operator-app-roles.json" in commands
+    assert "appRoleAssignedTo" in commands
+    assert role["id"] in commands
+    assert "operatorAudience" in [t.partition("=")[0] for t in readme_parameter_tokens()]
 
 
 def test_readme_commands_name_only_template_parameters() -> None:
