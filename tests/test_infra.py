@@ -866,6 +866,28 @@ def test_readme_creates_the_operator_app_registration_and_assigns_the_role() -> 
     assert "operatorAudience" in [t.partition("=")[0] for t in readme_parameter_tokens()]
 
 
+def test_readme_says_who_holds_each_credential_and_how_to_rotate_it() -> None:
+    """The "Who holds what" table has a row per holder, naming the parameter or role that makes
+    the credential, and a rotation for each."""
+    section = INFRA_README.read_text().split("## Who holds what\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    named = {
+        "The action group": ["`actionGroupKey`", "`alertSharedSecret`"],
+        "Reading apps": ["`readerKeys`"],
+        "Operators": ["`Failover.Operator`"],
+        "Break-glass": ["master key"],
+        "Nobody": ["`default` key"],
+    }
+
+    assert "| who | holds | opens | how to rotate |" == rows[0]
+    for holder, words in named.items():
+        (row,) = [r for r in rows if r.startswith(f"| {holder}")]
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert 4 == len(cells), holder
+        assert all(cells), holder
+        assert [] == [w for w in words if w not in row], holder
+
+
 def test_readme_commands_name_only_template_parameters() -> None:
     """Every --parameters name=value in infra/README.md is a main.bicep parameter."""
     tokens = readme_parameter_tokens()
