@@ -28,7 +28,7 @@ param tags object = {}
 // Video Indexer accounts
 // ---------------------------------------------------------------------------------------------
 
-@description('Resource ids of the existing Video Indexer accounts in priority order (primary first). They may live in other resource groups. Ignored when deployVideoIndexerAccounts is true.')
+@description('Required unless deployVideoIndexerAccounts: the full resource ids (/subscriptions/.../providers/Microsoft.VideoIndexer/accounts/<name>) of at least two existing Video Indexer accounts, in priority order (primary first). They may live in other resource groups and subscriptions. Ignored when deployVideoIndexerAccounts is true.')
 param videoIndexerAccountIds array = []
 
 @description('Also create two Video Indexer accounts, in primaryLocation and secondaryLocation, each with its own storage account. For trials; production accounts are usually given by id.')
@@ -37,7 +37,7 @@ param deployVideoIndexerAccounts bool = false
 @description('Name prefix of the accounts created with deployVideoIndexerAccounts; the region is appended.')
 param videoIndexerAccountPrefix string = 'vi-${uniqueString(resourceGroup().id)}'
 
-@description('Service Health display names of the accounts\' regions, e.g. East US and West US. Global is always added.')
+@description('Required, at least one: Service Health display names of the accounts\' regions, e.g. East US and West US. Global is always added.')
 @minLength(1)
 param videoIndexerRegionDisplayNames array
 
@@ -45,14 +45,16 @@ param videoIndexerRegionDisplayNames array
 // Alert rules
 // ---------------------------------------------------------------------------------------------
 
-@description('Service Health ServiceName values that mean Video Indexer (exact display names).')
+@description('At least one: Service Health ServiceName values that mean Video Indexer (exact display names).')
+@minLength(1)
 param serviceHealthServiceNames array = [
   'Video Indexer'
   'Azure Video Indexer'
   'Azure AI Video Indexer'
 ]
 
-@description('Service Health incident types the alert rule sends to the controller.')
+@description('At least one: Service Health incident types the alert rules send to the controller.')
+@minLength(1)
 @allowed([
   'Incident'
   'Maintenance'
@@ -67,7 +69,7 @@ param serviceHealthIncidentTypes array = [
 @description('Deliver alerts through a secure webhook (Microsoft Entra ID token) instead of the Azure Function receiver.')
 param useSecureWebhook bool = false
 
-@description('With useSecureWebhook: object id of the app registration (service principal) the action group gets tokens for.')
+@description('With useSecureWebhook: object id of the app registration (the application object, not its service principal: App registrations > Overview > Object ID) the action group gets tokens for. Whoever deploys must be an owner of that app registration.')
 param secureWebhookObjectId string = ''
 
 @description('With useSecureWebhook: Application ID URI of that app registration; the tokens\' audience.')
@@ -76,9 +78,22 @@ param secureWebhookIdentifierUri string = ''
 @description('With useSecureWebhook: tenant of that app registration.')
 param secureWebhookTenantId string = subscription().tenantId
 
-@description('Optional shared secret the alert deliveries carry as ?token= (ALERT_SHARED_SECRET); at least 16 characters.')
+@description('ALERT_SHARED_SECRET: the secret every alert delivery carries as ?token=; at least 16 characters. Default: a new random value on each deployment, set on the app and in the action group together.')
 @secure()
-param alertSharedSecret string = ''
+@minLength(16)
+param alertSharedSecret string = newGuid()
+
+@description('Deploy what needs the published functions: their keys, the action group and the alert rules. false for the first deployment, before the code is published (the functions do not exist yet); true once it is (infra/README.md, "Deploy").')
+param appCodePublished bool = false
+
+@description('Readers\' keys, key name to value (e.g. {"readers": "<32 or more characters>"}): each is set on the read functions active_account, status and history, and opens nothing else. Two names during a rotation. Only with appCodePublished.')
+@secure()
+param readerKeys object = {}
+
+@description('Value of the action group\'s own key (named action-group) on the alerts function: 32 or more letters and digits. Default: a new random value on each deployment, set on the function and in the action group together.')
+@secure()
+@minLength(32)
+param actionGroupKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(), '-', '')}'
 
 @description('Application ID URI (or client id) of the app registration operators sign in to, carrying the Failover.Operator app role (infra/operator-app-roles.json); the tokens\' audience (OPERATOR_AAD_AUDIENCE). Empty: no operator sign-in, manual moves only through break-glass.')
 param operatorAudience string = ''
@@ -208,8 +223,38 @@ var createdAccountIds = [
   resourceId('Microsoft.VideoIndexer/accounts', primaryAccountName)
   resourceId('Microsoft.VideoIndexer/accounts', secondaryAccountName)
 ]
-var accountIds = deployVideoIndexerAccounts ? createdAccountIds : videoIndexerAccountIds
+// Account ids that are not a Video Indexer account's full resource id.
+var malformedAccountIds = filter(videoIndexerAccountIds, id => (length(split(id, '/')) != 9) || ((!startsWith(toLower(id), '/subscriptions/')) || (!contains(toLower(id), '/providers/microsoft.videoindexer/accounts/'))))
+var malformedAccountIdsText = string(malformedAccountIds)
+// A decorator cannot say "unless deployVideoIndexerAccounts", so these checks are expressions:
+// the deployment stops with a message naming the parameter, not with an alert rule that watches
+// no account. The app needs two accounts per group.
+var accountIds = deployVideoIndexerAccounts ? createdAccountIds : ((length(videoIndexerAccountIds) < 2) ? fail('videoIndexerAccountIds: give the resource ids of at least two Video Indexer accounts, primary first (or set deployVideoIndexerAccounts=true)') : (empty(malformedAccountIds) ? videoIndexerAccountIds : fail('videoIndexerAccountIds: not Video Indexer account resource ids (/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.VideoIndexer/accounts/<name>): ${malformedAccountIdsText}')))
 var deploymentStorageName = 'stvifdeploy${suffix}'
+
+// The secure webhook needs its app registration; without it the action group could not get a
+// token, and every delivery would fail.
+var secureWebhook = (useSecureWebhook && (empty(secureWebhookObjectId) || empty(secureWebhookIdentifierUri))) ? fail('secureWebhookObjectId and secureWebhookIdentifierUri: both are required with useSecureWebhook=true (the app registration\'s object id and Application ID URI, infra/README.md)') : useSecureWebhook
+
+// The subscriptions that hold accounts, each once, with the resource group of its first account:
+// a role definition must be assignable in each, and each needs its own alert rules.
+var accountSubscriptionIds = map(accountIds, id => toLower(split(id, '/')[2]))
+var firstAccountOfEachSubscription = filter(range(0, length(accountIds)), i => indexOf(accountSubscriptionIds, accountSubscriptionIds[i]) == i)
+var accountSubscriptions = map(firstAccountOfEachSubscription, i => {
+  subscriptionId: accountSubscriptionIds[i]
+  resourceGroup: split(accountIds[i], '/')[4]
+})
+var distinctAccountSubscriptionIds = map(accountSubscriptions, home => home.subscriptionId)
+// Where each subscription's alert rules go: this resource group in its own subscription, else
+// the resource group of that subscription's first account.
+var alertRuleHomes = map(accountSubscriptions, home => {
+  subscriptionId: home.subscriptionId
+  resourceGroup: ((home.subscriptionId) == toLower(subscription().subscriptionId)) ? resourceGroup().name : home.resourceGroup
+})
+// The same GUID on every deployment of this controller, and a role name no other deployment in
+// the tenant uses (role names are unique in a tenant).
+var viRoleGuid = guid(resourceGroup().id, functionAppName, 'vi-failover-video-indexer-prober')
+var viRoleName = 'Video Indexer failover prober (${functionAppName})'
 
 // accountId and location are left out: the app reads them from ARM on first use (README,
 // "FAILOVER_CONFIG"), so this template needs nothing but the resource ids.
@@ -286,13 +331,26 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
-// Reader and Contributor on every account, each in its own resource group (and subscription).
+// The least-privilege role for the accounts (read, generateAccessToken), defined once in the
+// first account's subscription and assignable in every subscription that holds an account.
+module viRole 'modules/vi-role.bicep' = {
+  name: 'vi-failover-role-${suffix}'
+  scope: subscription(accountSubscriptions[0].subscriptionId)
+  params: {
+    roleGuid: viRoleGuid
+    roleName: viRoleName
+    subscriptionIds: distinctAccountSubscriptionIds
+  }
+}
+
+// That role on every account, each in its own resource group (and subscription).
 module accountAccess 'modules/vi-account-access.bicep' = [for (id, i) in accountIds: {
   name: 'vi-failover-access-${i}-${suffix}'
   scope: resourceGroup(split(id, '/')[2], split(id, '/')[4])
   params: {
     accountName: last(split(id, '/'))
     principalId: identity.properties.principalId
+    roleDefinitionName: viRole.outputs.name
   }
   dependsOn: [
     videoIndexerPrimary
@@ -328,15 +386,15 @@ var appSettings = union({
   AzureWebJobsStorage__accountName: deploymentStorageName
   AzureWebJobsStorage__credential: 'managedidentity'
   AzureWebJobsStorage__clientId: identity.properties.clientId
+  // Always set: in Azure the app refuses to start without it or the secure webhook.
+  ALERT_SHARED_SECRET: alertSharedSecret
 }, empty(notifyWebhookUrl) ? {} : {
   NOTIFY_WEBHOOK_URL: notifyWebhookUrl
-}, empty(alertSharedSecret) ? {} : {
-  ALERT_SHARED_SECRET: alertSharedSecret
 }, empty(operatorAudience) ? {} : {
   OPERATOR_AUTH: 'entra'
   OPERATOR_AAD_TENANT_ID: operatorTenantId
   OPERATOR_AAD_AUDIENCE: operatorAudience
-}, useSecureWebhook ? {
+}, secureWebhook ? {
   ALERT_AAD_TENANT_ID: secureWebhookTenantId
   ALERT_AAD_AUDIENCE: secureWebhookIdentifierUri
   ALERT_AAD_AUTHORITY: environment().authentication.loginEndpoint
@@ -358,25 +416,53 @@ module functionApp 'modules/function-app.bicep' = {
   }
 }
 
-module alerts 'modules/alerts.bicep' = {
+// Only once the code is published: a key is set on a function, and the functions come with the
+// code. The action group's key on the alerts function, the readers' keys on the read functions;
+// no host key is read or handed out.
+module functionKeys 'modules/function-keys.bicep' = if (appCodePublished) {
+  name: 'vi-failover-keys'
+  params: {
+    functionAppName: functionApp.outputs.name
+    actionGroupKey: actionGroupKey
+    readerKeys: readerKeys
+  }
+}
+
+// Only once the code is published: before that, no function would answer the deliveries.
+module alerts 'modules/alerts.bicep' = if (appCodePublished) {
   name: 'vi-failover-alerts'
   params: {
     name: functionAppName
-    functionAppName: functionApp.outputs.name
-    functionAppId: functionApp.outputs.id
     functionAppHostName: functionApp.outputs.defaultHostName
+    actionGroupKey: actionGroupKey
+    alertSharedSecret: alertSharedSecret
+    useSecureWebhook: secureWebhook
+    secureWebhookObjectId: secureWebhookObjectId
+    secureWebhookIdentifierUri: secureWebhookIdentifierUri
+    secureWebhookTenantId: secureWebhookTenantId
+    tags: tags
+  }
+  // The key must be on the function before the action group delivers with it.
+  dependsOn: [
+    functionKeys
+  ]
+}
+
+// Service Health and Resource Health rules in every subscription that holds an account, all
+// pointing at the one action group; only once the code is published, like the action group.
+module subscriptionAlerts 'modules/subscription-alerts.bicep' = [for (home, i) in (appCodePublished ? alertRuleHomes : []): {
+  name: 'vi-failover-rules-${i}-${suffix}'
+  scope: resourceGroup(home.subscriptionId, home.resourceGroup)
+  params: {
+    name: functionAppName
+    actionGroupId: alerts.outputs.actionGroupId
     accountIds: accountIds
     regionDisplayNames: videoIndexerRegionDisplayNames
     serviceNames: serviceHealthServiceNames
     incidentTypes: serviceHealthIncidentTypes
-    useSecureWebhook: useSecureWebhook
-    secureWebhookObjectId: secureWebhookObjectId
-    secureWebhookIdentifierUri: secureWebhookIdentifierUri
-    secureWebhookTenantId: secureWebhookTenantId
-    alertSharedSecret: alertSharedSecret
     tags: tags
   }
-}
+}]
 
 // ---------------------------------------------------------------------------------------------
 // Outputs
@@ -389,4 +475,5 @@ output stateTablePrimaryEndpoint string = stateStorage.outputs.tablePrimaryEndpo
 output stateTableSecondaryEndpoint string = stateStorage.outputs.tableSecondaryEndpoint
 output identityClientId string = identity.properties.clientId
 output identityPrincipalId string = identity.properties.principalId
-output actionGroupId string = alerts.outputs.actionGroupId
+// Empty until a deployment with appCodePublished.
+output actionGroupId string = appCodePublished ? alerts.outputs.actionGroupId : ''

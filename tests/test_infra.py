@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import re
 import shlex
+import uuid
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -20,13 +21,16 @@ import pytest
 from lark.exceptions import LarkError
 from pycep import BicepParser
 
+from shared.http.operators import OPERATOR_ROLE
 from shared.settings import READINESS_SCHEDULE_DEFAULT, SETTING_NAMES, load_settings
+from tests.bicep_eval import BicepFailureError, Evaluator
 
 ROOT = Path(__file__).resolve().parent.parent
 INFRA = ROOT / "infra"
 MAIN = INFRA / "main.bicep"
 PARAMETERS_FILE = INFRA / "main.parameters.json"
 INFRA_README = INFRA / "README.md"
+OPERATOR_APP_ROLES = INFRA / "operator-app-roles.json"
 BICEP_FILES = sorted(INFRA.rglob("*.bicep"))
 
 # shared/spec/azure.md, "Infra API versions and ids" (Log Analytics: its current stable version).
@@ -47,6 +51,13 @@ APPROVED_API_VERSIONS = {
     "Microsoft.Authorization/roleAssignments": {"2022-04-01"},
     "Microsoft.VideoIndexer/accounts": {"2025-04-01"},
     "Microsoft.OperationalInsights/workspaces": {"2023-09-01"},
+    # Microsoft.Web's template reference lists this child of sites in the sites' API versions.
+    "Microsoft.Web/sites/basicPublishingCredentialsPolicies": {"2024-04-01"},
+    # Microsoft.Authorization's template reference (roleDefinitions), the roleAssignments' version.
+    "Microsoft.Authorization/roleDefinitions": {"2022-04-01"},
+    # Children of sites in Microsoft.Web's template reference, at the sites' version.
+    "Microsoft.Web/sites/functions": {"2024-04-01"},
+    "Microsoft.Web/sites/functions/keys": {"2024-04-01"},
 }
 # The built-in roles' real ids (spec/azure.md; Storage Queue Data Contributor from Azure's
 # built-in roles list); every one of them is granted somewhere.
@@ -56,10 +67,19 @@ ROLE_IDS = {
     "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
     "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
     "ba92f5b4-2d11-453d-a403-e96b0029c9fe": "Storage Blob Data Contributor",
-    "acdd72a7-3385-48ef-bd42-f606fba81ae7": "Reader",
-    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
     "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
 }
+# Roles that can change or delete what they reach (Azure's built-in roles list): granted nowhere.
+BROAD_ROLE_IDS = {
+    "b24988ac-6180-42a0-ab88-20f7382dd24c": "Contributor",
+    "8e3af657-a8ff-443c-a75c-2fe8c4bcb635": "Owner",
+}
+# vi-account-access.bicep's parameter that names the custom role from vi-role.bicep.
+CUSTOM_ROLE_PARAM = "roleDefinitionName"
+VI_ROLE_ACTIONS = [
+    "Microsoft.VideoIndexer/accounts/read",
+    "Microsoft.VideoIndexer/accounts/generateAccessToken/action",
+]
 # Settings the app reads that the deployment deliberately leaves unset, and why.
 NOT_DEPLOYED = {
     "ARM_STATIC_TOKEN": "development only: a fixed bearer token for the local ARM stand-in",
@@ -171,8 +191,12 @@ def resources() -> Iterator[tuple[Path, dict[str, Any], str, dict[str, Any]]]:
 
 
 def resources_of(type_: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
-    """(file tree, body) of every resource of one type."""
-    return [(doc, body(res)) for _, doc, _, res in resources() if type_ == res["type"]]
+    """(file tree, body) of every resource of one type that a template deploys (not `existing`)."""
+    return [
+        (doc, body(res))
+        for _, doc, _, res in resources()
+        if type_ == res["type"] and not res["existing"]
+    ]
 
 
 def leaves(condition: Any) -> dict[str, dict[str, Any]]:
@@ -189,14 +213,28 @@ def leaf_values(condition: Any, field: str) -> set[str]:
     return {node["equals"] for node in walk(condition) if field == node.get("field")}
 
 
-def alert_rule(category: str) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The activity log alert rule whose condition is on `category`."""
-    (rule,) = [
+def alert_rules(category: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The activity log alert rules whose condition is on `category`."""
+    return [
         (doc, res)
         for doc, res in resources_of("Microsoft.Insights/activityLogAlerts")
         if category == leaves(res["properties"]["condition"])["category"]["equals"]
     ]
+
+
+def alert_rule(category: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The one activity log alert rule whose condition is on `category`."""
+    (rule,) = alert_rules(category)
     return rule
+
+
+def any_of_fields(condition: Any) -> list[set[str]]:
+    """For each anyOf in a condition, the fields its members compare."""
+    return [
+        {leaf["field"] for leaf in walk(node["anyOf"]) if "field" in leaf}
+        for node in walk(condition)
+        if "anyOf" in node
+    ]
 
 
 def main_params() -> dict[str, dict[str, Any]]:
@@ -212,6 +250,24 @@ def main_module(name: str) -> dict[str, Any]:
 def app_settings() -> dict[str, Any]:
     """The app settings main.bicep deploys: name to value expression."""
     return dict(object_entries(resolve(bicep(MAIN), "appSettings")))
+
+
+def account_id(subscription: str, group: str, name: str) -> str:
+    """A Video Indexer account's full resource id."""
+    return (
+        f"/subscriptions/{subscription}/resourceGroups/{group}"
+        f"/providers/Microsoft.VideoIndexer/accounts/{name}"
+    )
+
+
+SUB_A = "11111111-1111-1111-1111-111111111111"
+SUB_B = "22222222-2222-2222-2222-222222222222"
+
+
+def main_value(variable: str, **params: Any) -> Any:
+    """A main.bicep variable's value for the given parameters (the others at their defaults)."""
+    defaults = {"videoIndexerAccountPrefix": "vi-test", "functionAppName": "vi-failover-test"}
+    return Evaluator(bicep(MAIN), defaults | params, subscription_id=SUB_A).variable(variable)
 
 
 @pytest.mark.parametrize("path", BICEP_FILES, ids=[str(p.relative_to(INFRA)) for p in BICEP_FILES])
@@ -237,24 +293,80 @@ def test_every_resource_uses_an_approved_type_and_api_version() -> None:
 
 
 def test_role_assignments_use_the_real_role_ids_and_deterministic_names() -> None:
-    """Every assignment is named guid(scope id, principal, role) and grants a spec role."""
+    """Every assignment is named guid(scope id, principal, role) and grants a spec role or the
+    custom Video Indexer role."""
     granted = set()
     for doc, res in resources_of("Microsoft.Authorization/roleAssignments"):
         scope_id, principal, role = function_args(res["name"], "guid")
         role_definition = function_args(
             res["properties"]["roleDefinitionId"], "subscription_resource_id"
         )
-        role_id = resolve(doc, role)
+        role_id = CUSTOM_ROLE_PARAM if role in doc.get("parameters", {}) else resolve(doc, role)
 
         assert (f"{res['scope']}.id", res["properties"]["principalId"]) == (
             dotted(scope_id),
             principal,
         )
         assert ["Microsoft.Authorization/roleDefinitions", role] == role_definition[:2]
-        assert role_id in ROLE_IDS, f"{role_id!r} is not a role id from spec/azure.md"
+        assert role_id in {*ROLE_IDS, CUSTOM_ROLE_PARAM}, f"{role_id!r} is not a known role"
         granted.add(role_id)
 
-    assert set(ROLE_IDS) == granted
+    assert {*ROLE_IDS, CUSTOM_ROLE_PARAM} == granted
+
+
+def test_no_contributor_or_owner_role_is_named_anywhere_in_the_templates() -> None:
+    """Neither role id appears in any .bicep file, so nothing can grant it."""
+    named = {
+        (path.name, match)
+        for path in BICEP_FILES
+        for match in re.findall(r"[0-9a-f]{8}-(?:[0-9a-f]{4}-){3}[0-9a-f]{12}", path.read_text())
+        if match in BROAD_ROLE_IDS
+    }
+
+    assert set() == named
+
+
+def test_video_indexer_role_may_read_accounts_and_mint_tokens_and_nothing_else() -> None:
+    """Exactly two actions, no wildcard, no data actions; assignable per subscription."""
+    doc = bicep(INFRA / "modules" / "vi-role.bicep")
+    role = body(doc["resources"]["role"])
+    (permissions,) = role["properties"]["permissions"]
+    scopes = role["properties"]["assignableScopes"]
+
+    assert ("roleGuid", "CustomRole", "subscription") == (
+        role["name"],
+        role["properties"]["type"],
+        doc["globals"]["scope"]["value"],
+    )
+    assert {"actions": VI_ROLE_ACTIONS, "notActions": [], "dataActions": []} | {
+        "notDataActions": []
+    } == permissions
+    assert ("subscriptionIds", "/subscriptions/${subscriptionId}") == (
+        scopes["loop_type"]["detail"]["array_name"],
+        scopes["config"],
+    )
+
+
+def test_video_indexer_role_is_one_per_controller_and_assignable_where_accounts_are() -> None:
+    """A fixed GUID and a tenant-unique name; defined in the first account's subscription,
+    assignable in every distinct one, and assigned on every account."""
+    doc = bicep(MAIN)
+    module = main_module("viRole")
+    accounts = [
+        account_id(SUB_A, "rg-video", "east"),
+        account_id(SUB_B.upper(), "rg-other", "west"),
+        account_id(SUB_A, "rg-more", "north"),
+    ]
+    evaluator = Evaluator(doc, {"videoIndexerAccountIds": accounts})
+
+    assert "functionAppName" in function_args(resolve(doc, module["params"]["roleGuid"]), "guid")
+    assert "(${functionAppName})" in resolve(doc, module["params"]["roleName"])
+    assert SUB_A == evaluator.evaluate(function_args(module["scope"], "subscription")[0], {})
+    assert [SUB_A, SUB_B] == evaluator.variable(module["params"]["subscriptionIds"])
+    assert ("accountIds", "viRole.outputs.name") == (
+        bicep(MAIN)["modules"]["accountAccess"]["config"]["loop_type"]["detail"]["array_name"],
+        dotted(main_module("accountAccess")["params"][CUSTOM_ROLE_PARAM]),
+    )
 
 
 def test_role_ids_are_named_in_a_comment() -> None:
@@ -299,10 +411,76 @@ def test_service_health_rule_matches_video_indexer_in_the_accounts_regions_and_g
     )
 
 
+def rules_per_subscription(account_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """For each subscription main.bicep deploys alert rules into: the resource group, the
+    Service Health rules' scopes and the accounts the Resource Health rules watch."""
+    doc = bicep(MAIN)
+    module = main_module("subscriptionAlerts")
+    loop = bicep(MAIN)["modules"]["subscriptionAlerts"]["config"]["loop_type"]["detail"]
+    rules_doc = bicep(INFRA / "modules" / "subscription-alerts.bicep")
+    params = {"videoIndexerAccountIds": account_ids, "appCodePublished": True}
+    main = Evaluator(doc, params, subscription_id=SUB_A)
+    homes = main.evaluate(loop["array_name"], {})
+    found = {}
+    for home in homes:
+        scope = {loop["item_name"]: home}
+        args = module["scope"]["function"]["parameters"]
+        subscription_id = main.evaluate(args["subscription_id"], scope)
+        group = main.evaluate(args["resource_group_name"], scope)
+        rules = Evaluator(rules_doc, {"accountIds": account_ids}, subscription_id=subscription_id)
+        found[subscription_id] = {
+            "resourceGroup": group,
+            "serviceHealthScopes": [
+                rules.evaluate(res["properties"]["scopes"], {})
+                for _, res in alert_rules("ServiceHealth")
+            ],
+            "watchedAccounts": rules.variable("subscriptionAccountIds"),
+        }
+    return found
+
+
+def test_each_subscription_holding_an_account_gets_its_own_service_health_rule() -> None:
+    """Two accounts in two subscriptions: two Service Health rules, each scoped to its own
+    subscription, each subscription's Resource Health rules watching its own account; the
+    rules go to this resource group in its own subscription, else to the account's group."""
+    east = account_id(SUB_A, "rg-video", "east")
+    west = account_id(SUB_B.upper(), "rg-other", "west")
+
+    assert {
+        SUB_A: {
+            "resourceGroup": "rg-vi-failover",
+            "serviceHealthScopes": [[f"/subscriptions/{SUB_A}"]],
+            "watchedAccounts": [east],
+        },
+        SUB_B: {
+            "resourceGroup": "rg-other",
+            "serviceHealthScopes": [[f"/subscriptions/{SUB_B}"]],
+            "watchedAccounts": [west],
+        },
+    } == rules_per_subscription([east, west])
+
+
+def test_accounts_in_one_subscription_get_one_set_of_rules() -> None:
+    """Three accounts, two subscriptions: two homes, not three."""
+    accounts = [
+        account_id(SUB_B, "rg-b", "east"),
+        account_id(SUB_A, "rg-a", "west"),
+        account_id(SUB_B, "rg-b2", "north"),
+    ]
+
+    found = rules_per_subscription(accounts)
+
+    assert [SUB_B, SUB_A] == list(found)
+    assert ("rg-b", [accounts[0], accounts[2]]) == (
+        found[SUB_B]["resourceGroup"],
+        found[SUB_B]["watchedAccounts"],
+    )
+
+
 def test_main_feeds_the_service_health_rule_its_documented_defaults() -> None:
     """Service names, incident types and regions flow from main.bicep's parameters."""
     params = main_params()
-    alerts = main_module("alerts")["params"]
+    alerts = main_module("subscriptionAlerts")["params"]
 
     assert SERVICE_NAMES == params["serviceHealthServiceNames"]["default"]
     assert ["Incident"] == params["serviceHealthIncidentTypes"]["default"]
@@ -313,36 +491,279 @@ def test_main_feeds_the_service_health_rule_its_documented_defaults() -> None:
     ) == (alerts["serviceNames"], alerts["incidentTypes"], alerts["regionDisplayNames"])
 
 
-def test_resource_health_rule_watches_the_accounts_for_unavailable_and_degraded() -> None:
-    """The rule names the VI resource type, each account, and both bad states (in and out)."""
-    _, rule = alert_rule("ResourceHealth")
-    condition = rule["properties"]["condition"]
-    bad = {"Unavailable", "Degraded"}
+def test_every_any_of_in_every_alert_rule_compares_one_field() -> None:
+    """An anyOf mixing fields is not a condition Azure Monitor evaluates; none exists."""
+    conditions = [
+        res["properties"]["condition"]
+        for _, res in resources_of("Microsoft.Insights/activityLogAlerts")
+    ]
+    fields_of_each_any_of = [fields for c in conditions for fields in any_of_fields(c)]
 
-    assert {"Microsoft.VideoIndexer/accounts"} == leaf_values(condition, "resourceType")
-    assert {"accountId"} == leaf_values(condition, "resourceId")
-    assert bad == leaf_values(condition, "properties.currentHealthStatus")
-    assert bad == leaf_values(condition, "properties.previousHealthStatus")
+    assert fields_of_each_any_of
+    assert [] == [fields for fields in fields_of_each_any_of if 1 != len(fields)]
 
 
-def test_action_group_is_global_and_posts_the_common_schema_to_the_alerts_function() -> None:
-    """Location Global; both receiver kinds use the common schema and the alerts route."""
-    ((doc, group),) = resources_of("Microsoft.Insights/actionGroups")
-    properties = group["properties"]
-    receivers = [node for node in walk(properties) if "useCommonAlertSchema" in node]
-    (function_receiver,) = [r for r in receivers if "functionName" in r]
-    (webhook,) = [r for r in receivers if "serviceUri" in r]
-    url = resolve(doc, function_receiver["httpTriggerUrl"])
+def test_resource_health_rules_hear_an_account_enter_and_leave_a_bad_state() -> None:
+    """Two rules on the VI resource type and the accounts: current status in a bad state, and
+    previous status in one."""
+    bad = {"Unavailable", "Degraded", "Unknown"}
+    seen = {}
+    for _, rule in alert_rules("ResourceHealth"):
+        condition = rule["properties"]["condition"]
+        fields = leaves(condition)
+        (status_field,) = set(fields) - {"category", "resourceType", "resourceId"}
+
+        assert {"Microsoft.VideoIndexer/accounts"} == leaf_values(condition, "resourceType")
+        assert {"accountId"} == leaf_values(condition, "resourceId")
+        assert [{"resourceId"}, {status_field}] == any_of_fields(condition)
+        seen[status_field] = leaf_values(condition, status_field)
+
+    assert {
+        "properties.currentHealthStatus": bad,
+        "properties.previousHealthStatus": bad,
+    } == seen
+
+
+def decorators(param: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's decorators, name to argument (None for @secure())."""
+    return {d["type"]: d.get("argument") for d in param["decorators"]}
+
+
+def action_group_receivers(**params: Any) -> dict[str, Any]:
+    """The action group's receiver lists for the given alerts.bicep parameters."""
+    doc = bicep(INFRA / "modules" / "alerts.bicep")
+    (group,) = [
+        body(res)
+        for res in doc["resources"].values()
+        if "Microsoft.Insights/actionGroups" == res["type"]
+    ]
+    # The URL's ${uriComponent(...)} is beyond the evaluator; its text is checked on its own.
+    evaluator = Evaluator(doc, {"alertsUrl": "<alerts url>"} | params)
+    return {
+        key: evaluator.evaluate(value, {})
+        for key, value in group["properties"].items()
+        if key.endswith("Receivers")
+    }
+
+
+def test_action_group_is_global_and_has_one_webhook_receiver_with_its_own_key_and_secret() -> None:
+    """Location Global; one webhook (a Function receiver could not carry ?token=) posting the
+    common schema to the alerts route with the action group's key and the shared secret."""
+    doc = bicep(INFRA / "modules" / "alerts.bicep")
+    ((_, group),) = resources_of("Microsoft.Insights/actionGroups")
+    receivers = action_group_receivers(useSecureWebhook=False)
 
     assert "Global" == group["location"]
-    assert [True, True] == [r["useCommonAlertSchema"] for r in receivers]
-    assert ("alerts", True) == (function_receiver["functionName"], webhook["useAadAuth"])
-    assert webhook["serviceUri"] == function_receiver["httpTriggerUrl"]
-    assert url.startswith("https://${functionAppHostName}/api/alerts?code=${")
+    assert {
+        "webhookReceivers": [
+            {
+                "name": "vi-failover-alerts",
+                "serviceUri": "<alerts url>",
+                "useCommonAlertSchema": True,
+                "useAadAuth": False,
+            }
+        ]
+    } == receivers
+    assert (
+        "https://${functionAppHostName}/api/alerts"
+        "?code=${uriComponent(actionGroupKey)}&token=${uriComponent(alertSharedSecret)}"
+    ) == resolve(doc, "alertsUrl")
+    assert {"secure": None} == {
+        k: v for k, v in decorators(doc["parameters"]["actionGroupKey"]).items() if "secure" == k
+    }
     assert re.search(
-        r'@app\.function_name\("alerts"\)\n@app\.route\(route="alerts"',
+        r'@app\.function_name\("alerts"\)\n@app\.route\(route="alerts", methods=\["POST"\]\)',
         (ROOT / "function_app.py").read_text(),
     )
+
+
+def test_secure_webhook_adds_entra_id_to_the_same_single_receiver() -> None:
+    """useSecureWebhook: the one receiver gets useAadAuth and the app registration's ids."""
+    receivers = action_group_receivers(
+        useSecureWebhook=True,
+        secureWebhookObjectId="app-object-id",
+        secureWebhookIdentifierUri="api://vi-failover-alerts",
+        secureWebhookTenantId="tenant-id",
+    )
+
+    assert {
+        "webhookReceivers": [
+            {
+                "name": "vi-failover-alerts",
+                "serviceUri": "<alerts url>",
+                "useCommonAlertSchema": True,
+                "useAadAuth": True,
+                "objectId": "app-object-id",
+                "identifierUri": "api://vi-failover-alerts",
+                "tenantId": "tenant-id",
+            }
+        ]
+    } == receivers
+
+
+def test_secure_webhook_object_id_is_documented_as_the_app_registrations_with_its_owner() -> None:
+    """The parameter and infra/README.md both say: the app registration's object id, not the
+    service principal's, and the deployer owns that app registration."""
+    description = decorators(main_params()["secureWebhookObjectId"])["description"]
+    readme = " ".join(INFRA_README.read_text().split())
+
+    assert "object id of the app registration" in description
+    assert "not its service principal" in description
+    assert "must be an owner of that app registration" in description
+    assert "`secureWebhookObjectId` | `''` | With the secure webhook: the object id of the app" in (
+        readme
+    )
+    assert "not its service principal" in readme.split("`secureWebhookObjectId` | `''` |")[1][:300]
+    assert "az ad app owner add" in readme
+
+
+@pytest.mark.parametrize(
+    ("object_id", "identifier_uri"),
+    [("", "api://vi-failover-alerts"), ("app-object-id", ""), ("", "")],
+    ids=["no-object-id", "no-identifier-uri", "neither"],
+)
+def test_secure_webhook_without_its_app_registration_stops_the_deployment(
+    object_id: str, identifier_uri: str
+) -> None:
+    """useSecureWebhook=true needs both ids; the message names both parameters."""
+    params = {
+        "useSecureWebhook": True,
+        "secureWebhookObjectId": object_id,
+        "secureWebhookIdentifierUri": identifier_uri,
+    }
+
+    with pytest.raises(BicepFailureError) as failure:
+        main_value("secureWebhook", **params)
+
+    assert str(failure.value).startswith("secureWebhookObjectId and secureWebhookIdentifierUri: ")
+    assert False is main_value("secureWebhook", useSecureWebhook=False)
+    assert True is main_value(
+        "secureWebhook",
+        useSecureWebhook=True,
+        secureWebhookObjectId="app-object-id",
+        secureWebhookIdentifierUri="api://vi-failover-alerts",
+    )
+    assert "secureWebhook" == main_module("alerts")["params"]["useSecureWebhook"]
+
+
+def test_no_host_key_is_read_or_handed_out() -> None:
+    """No listKeys of anything in any template, and no output, setting or URL names a host key."""
+    texts = {path.relative_to(INFRA): path.read_text() for path in BICEP_FILES}
+
+    assert [] == [name for name, text in texts.items() if re.search(r"list\w*\(", text)]
+    assert [] == [
+        name for name, text in texts.items() if re.search(r"sites/host|_master|masterKey", text)
+    ]
+
+
+def test_action_group_key_is_its_own_key_on_the_alerts_function() -> None:
+    """A key named action-group on `alerts` only, from a secure parameter of 32 or more
+    characters that defaults to a fresh random value, the same one the action group gets."""
+    doc = bicep(INFRA / "modules" / "function-keys.bicep")
+    resources_by_name = doc["resources"]
+    key = body(resources_by_name["actionGroupFunctionKey"])
+    parent = body(resources_by_name[key["parent"]])
+    param = main_params()["actionGroupKey"]
+
+    assert ("action-group", "actionGroupKey", "alerts") == (
+        key["name"],
+        key["value"],
+        parent["name"],
+    )
+    assert "secure" in decorators(doc["parameters"]["actionGroupKey"])
+    assert {"secure": None, "min_length": 32} == {
+        k: v for k, v in decorators(param).items() if "description" != k
+    }
+    assert "newGuid()" in param["default"]
+    assert ("actionGroupKey", "actionGroupKey") == (
+        main_module("functionKeys")["params"]["actionGroupKey"],
+        main_module("alerts")["params"]["actionGroupKey"],
+    )
+
+
+def test_alert_shared_secret_is_secure_long_generated_and_always_deployed() -> None:
+    """@secure() @minLength(16) defaulting to newGuid(); ALERT_SHARED_SECRET is in the settings
+    every deployment makes (not behind a condition) and goes to the action group."""
+    param = main_params()["alertSharedSecret"]
+    always = dict(object_entries(function_args(resolve(bicep(MAIN), "appSettings"), "union")[0]))
+
+    assert {"secure": None, "min_length": 16} == {
+        k: v for k, v in decorators(param).items() if "description" != k
+    }
+    assert {"function": {"type": "new_guid"}} == param["default"]
+    assert "alertSharedSecret" == always["ALERT_SHARED_SECRET"]
+    assert "alertSharedSecret" == main_module("alerts")["params"]["alertSharedSecret"]
+
+
+def function_level_get_routes() -> list[str]:
+    """The functions of function_app.py that answer GET at the default (function) auth level."""
+    source = (ROOT / "function_app.py").read_text()
+    pattern = r'@app\.function_name\("(\w+)"\)\n@app\.route\(route="[^"]*", methods=\["GET"\]\)\n'
+    return re.findall(pattern, source)
+
+
+def reader_key_grants(reader_keys: dict[str, str]) -> list[dict[str, str]]:
+    """The (function, key name, value) triples function-keys.bicep sets for these readerKeys."""
+    doc = bicep(INFRA / "modules" / "function-keys.bicep")
+    return cast(
+        "list[dict[str, str]]",
+        Evaluator(doc, {"readerKeys": reader_keys}).variable("readerKeyGrants"),
+    )
+
+
+def test_before_the_code_is_published_no_key_action_group_or_rule_is_deployed() -> None:
+    """appCodePublished defaults to false and gates the keys, the action group and its rules;
+    the actionGroupId output is empty until then."""
+    modules = bicep(MAIN)["modules"]
+    gated = {
+        name
+        for name, module in modules.items()
+        if "appCodePublished" == module["config"].get("condition")
+    }
+    output = bicep(MAIN)["outputs"]["actionGroupId"]["value"]["operator"]
+
+    rules_loop = modules["subscriptionAlerts"]["config"]["loop_type"]["detail"]["array_name"]
+
+    assert False is main_params()["appCodePublished"]["default"]
+    assert {"functionKeys", "alerts"} == gated
+    assert ("appCodePublished", "alertRuleHomes", []) == tuple(
+        rules_loop["operator"]["operands"].values()
+    )
+    assert ("appCodePublished", "") == (
+        output["operands"]["condition"],
+        output["operands"]["false_value"],
+    )
+
+
+def test_reader_keys_are_set_on_each_read_function_and_nothing_else() -> None:
+    """Every readerKeys entry becomes a key of each function-level GET route, under its name."""
+    keys = {"readers": "r" * 32, "readers-next": "n" * 40}
+    grants = reader_key_grants(keys)
+    loop = bicep(INFRA / "modules" / "function-keys.bicep")["resources"]["readerFunctionKeys"]
+
+    assert ["active_account", "status", "history"] == function_level_get_routes()
+    assert sorted(
+        (function, name, value)
+        for function in function_level_get_routes()
+        for name, value in keys.items()
+    ) == sorted((g["functionName"], g["keyName"], g["value"]) for g in grants)
+    assert ("readerKeyGrants", "${site.name}/${grant.functionName}/${grant.keyName}") == (
+        loop["config"]["loop_type"]["detail"]["array_name"],
+        body(loop)["name"],
+    )
+    assert "readerKeys" == main_module("functionKeys")["params"]["readerKeys"]
+    assert "secure" in decorators(main_params()["readerKeys"])
+    assert [] == reader_key_grants({})
+
+
+def test_a_short_reader_key_stops_the_deployment_naming_the_key_not_its_value() -> None:
+    """Under 32 characters: a failure that names readerKeys and the key's name only."""
+    with pytest.raises(BicepFailureError) as failure:
+        reader_key_grants({"readers": "r" * 32, "weak": "w" * 31})
+
+    assert str(failure.value).startswith("readerKeys: ")
+    assert "weak" in str(failure.value)
+    assert "w" * 31 not in str(failure.value)
 
 
 def test_app_settings_are_exactly_the_ones_the_app_reads_plus_platform_ones() -> None:
@@ -419,6 +840,54 @@ def readme_parameter_tokens() -> list[str]:
     return tokens
 
 
+def test_operator_app_role_is_the_one_the_app_checks_for_users_and_apps() -> None:
+    """The manifest entry's value is the app's OPERATOR_ROLE; people and automation may hold it;
+    it has a fixed id and is enabled."""
+    (role,) = json.loads(OPERATOR_APP_ROLES.read_text())
+
+    assert OPERATOR_ROLE == role["value"]
+    assert ["Application", "User"] == sorted(role["allowedMemberTypes"])
+    assert (True, 4) == (role["isEnabled"], uuid.UUID(role["id"]).version)
+    assert {"allowedMemberTypes", "description", "displayName", "id", "isEnabled", "value"} == set(
+        role
+    )
+
+
+def test_readme_creates_the_operator_app_registration_and_assigns_the_role() -> None:
+    """infra/README.md creates the app registration from the manifest file, assigns the role by
+    its id, and deploys with operatorAudience."""
+    text = INFRA_README.read_text()
+    (role,) = json.loads(OPERATOR_APP_ROLES.read_text())
+    commands = " ".join(re.findall(r"```bash\n(.*?)```", text, re.DOTALL))
+
+    assert "--app-roles @infra/operator-app-roles.json" in commands
+    assert "appRoleAssignedTo" in commands
+    assert role["id"] in commands
+    assert "operatorAudience" in [t.partition("=")[0] for t in readme_parameter_tokens()]
+
+
+def test_readme_says_who_holds_each_credential_and_how_to_rotate_it() -> None:
+    """The "Who holds what" table has a row per holder, naming the parameter or role that makes
+    the credential, and a rotation for each."""
+    section = INFRA_README.read_text().split("## Who holds what\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| ") and "---" not in line]
+    named = {
+        "The action group": ["`actionGroupKey`", "`alertSharedSecret`"],
+        "Reading apps": ["`readerKeys`"],
+        "Operators": ["`Failover.Operator`"],
+        "Break-glass": ["master key"],
+        "Nobody": ["`default` key"],
+    }
+
+    assert "| who | holds | opens | how to rotate |" == rows[0]
+    for holder, words in named.items():
+        (row,) = [r for r in rows if r.startswith(f"| {holder}")]
+        cells = [cell.strip() for cell in row.strip("|").split("|")]
+        assert 4 == len(cells), holder
+        assert all(cells), holder
+        assert [] == [w for w in words if w not in row], holder
+
+
 def test_readme_commands_name_only_template_parameters() -> None:
     """Every --parameters name=value in infra/README.md is a main.bicep parameter."""
     tokens = readme_parameter_tokens()
@@ -435,6 +904,60 @@ def test_readme_describes_every_parameter() -> None:
     text = INFRA_README.read_text()
 
     assert [] == [name for name in main_params() if f"`{name}`" not in text]
+
+
+def test_list_parameters_the_rules_are_built_from_need_at_least_one_entry() -> None:
+    """Region names, service names and incident types: @minLength(1), and said so."""
+    params = main_params()
+    names = ["videoIndexerRegionDisplayNames", "serviceHealthServiceNames"]
+    names.append("serviceHealthIncidentTypes")
+
+    for name in names:
+        decorators = {d["type"]: d.get("argument") for d in params[name]["decorators"]}
+        assert 1 == decorators["min_length"], name
+        assert "at least one" in decorators["description"].lower(), name
+
+
+@pytest.mark.parametrize(
+    ("given", "expected_message"),
+    [
+        ([], "at least two"),
+        ([account_id(SUB_A, "rg", "east")], "at least two"),
+        ([account_id(SUB_A, "rg", "east"), "contoso-westus"], "contoso-westus"),
+        (
+            [account_id(SUB_A, "rg", "east"), "/subscriptions/x/resourceGroups/rg/providers/y/z"],
+            "/providers/y/z",
+        ),
+    ],
+    ids=["none", "one", "a-bare-name", "another-resource-type"],
+)
+def test_too_few_or_malformed_account_ids_stop_the_deployment_naming_the_parameter(
+    given: list[str], expected_message: str
+) -> None:
+    """The deployment fails with a message about videoIndexerAccountIds, not an empty rule."""
+    with pytest.raises(BicepFailureError) as failure:
+        main_value("accountIds", videoIndexerAccountIds=given)
+
+    assert str(failure.value).startswith("videoIndexerAccountIds: ")
+    assert expected_message in str(failure.value)
+
+
+def test_two_account_ids_or_created_accounts_pass_the_check() -> None:
+    """Two well-formed ids are used as given; deployVideoIndexerAccounts ignores the list."""
+    given = [account_id(SUB_A, "rg-video", "east"), account_id(SUB_B, "rg-other", "west")]
+
+    created = main_value(
+        "accountIds",
+        deployVideoIndexerAccounts=True,
+        primaryLocation="eastus",
+        secondaryLocation="westus",
+    )
+
+    assert given == main_value("accountIds", videoIndexerAccountIds=given)
+    assert [
+        account_id(SUB_A, "rg-vi-failover", "vi-test-eastus"),
+        account_id(SUB_A, "rg-vi-failover", "vi-test-westus"),
+    ] == created
 
 
 def test_controller_runs_in_the_secondary_region_by_default() -> None:
@@ -467,6 +990,50 @@ def test_function_app_is_flex_consumption_python_311_with_identity_deployment_st
         config["deployment"]["storage"]["type"],
         config["deployment"]["storage"]["authentication"]["type"],
     )
+
+
+def test_function_app_takes_https_and_tls_12_only_and_has_no_basic_publishing_credentials() -> None:
+    """httpsOnly, TLS 1.2, FTPS off, and the ftp and scm basic-credential policies deny."""
+    doc = bicep(INFRA / "modules" / "function-app.bicep")
+    site = body(doc["resources"]["site"])
+    policies = {
+        body(res)["name"]: (body(res)["parent"], body(res)["properties"])
+        for res in doc["resources"].values()
+        if "Microsoft.Web/sites/basicPublishingCredentialsPolicies" == res["type"]
+    }
+
+    assert (True, "1.2", "Disabled") == (
+        site["properties"]["httpsOnly"],
+        site["properties"]["siteConfig"]["minTlsVersion"],
+        site["properties"]["siteConfig"]["ftpsState"],
+    )
+    assert {"ftp": ("site", {"allow": False}), "scm": ("site", {"allow": False})} == policies
+
+
+def roles_granted_on(path: Path, scope: str) -> set[str]:
+    """The names of the roles one file assigns on the resource with symbolic name `scope`."""
+    doc = bicep(path)
+    assignments = [
+        body(res)
+        for res in doc["resources"].values()
+        if "Microsoft.Authorization/roleAssignments" == res["type"]
+    ]
+    return {
+        ROLE_IDS[resolve(doc, function_args(res["name"], "guid")[2])]
+        for res in assignments
+        if scope == res["scope"]
+    }
+
+
+def test_host_storage_grants_the_identity_the_roles_of_microsofts_flex_samples() -> None:
+    """Deployment and host storage: Blob Data Owner, Queue and Table Data Contributor."""
+    granted = roles_granted_on(INFRA / "modules" / "function-app.bicep", "deploymentStorage")
+
+    assert {
+        "Storage Blob Data Owner",
+        "Storage Queue Data Contributor",
+        "Storage Table Data Contributor",
+    } == granted
 
 
 def test_state_storage_is_geo_redundant_and_entra_id_only() -> None:

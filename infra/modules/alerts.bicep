@@ -1,55 +1,48 @@
 // How alerts reach the controller: an action group that posts to the `alerts` function with the
-// common alert schema, a Service Health rule for Video Indexer in the accounts' regions, and a
-// Resource Health rule for the accounts themselves.
+// common alert schema. The rules that use it live in each subscription holding an account
+// (subscription-alerts.bicep).
 
-@description('Base name of the action group and the rules.')
+@description('Base name of the action group.')
 param name string
-
-@description('Name of the function app (its host keys are read for the receiver URL).')
-param functionAppName string
-
-@description('Resource id of the function app.')
-param functionAppId string
 
 @description('Default host name of the function app.')
 param functionAppHostName string
 
-@description('Resource ids of the Video Indexer accounts.')
-param accountIds array
+@description('The action group\'s own key on the alerts function (function-keys.bicep), never a host key.')
+@secure()
+param actionGroupKey string
 
-@description('Service Health display names of the accounts\' regions; Global is added here.')
-param regionDisplayNames array
+@description('ALERT_SHARED_SECRET, sent as ?token= with every delivery.')
+@secure()
+param alertSharedSecret string
 
-@description('Service Health ServiceName values that mean Video Indexer.')
-param serviceNames array
-
-@description('Service Health incident types to deliver.')
-param incidentTypes array
-
-@description('Use a secure webhook (Microsoft Entra ID token) instead of the Azure Function receiver.')
+@description('Also authenticate each delivery with a Microsoft Entra ID token (secure webhook).')
 param useSecureWebhook bool = false
 
+@description('With useSecureWebhook: object id of the app registration (not of its service principal); the deployer owns it.')
 param secureWebhookObjectId string = ''
 param secureWebhookIdentifierUri string = ''
 param secureWebhookTenantId string = ''
 
-@secure()
-param alertSharedSecret string = ''
-
 param tags object = {}
 
-// The receiver URL carries the host's default function key, read at deployment time. Trade-off:
-// the key is stored in the action group (anyone who may read the action group can read it), a
-// key rotation needs this template deployed again, and the deployment fails if the app's host
-// cannot answer listKeys yet (deploy again once it runs). The secure webhook adds a Microsoft
-// Entra ID token on top, so a leaked URL alone is not enough to post alerts.
-var functionKey = listKeys(resourceId('Microsoft.Web/sites/host', functionAppName, 'default'), '2024-04-01').functionKeys.default
-var tokenQuery = empty(alertSharedSecret) ? '' : '&token=${uriComponent(alertSharedSecret)}'
-var alertsUrl = 'https://${functionAppHostName}/api/alerts?code=${uriComponent(functionKey)}${tokenQuery}'
-var alertRegions = union(regionDisplayNames, [
-  'Global'
-])
-var receiverName = 'vi-failover-alerts'
+// One webhook receiver: unlike the Azure Function receiver, which builds its URL itself, a
+// webhook keeps the ?token= that carries the shared secret. The URL holds the action group's own
+// key of the alerts function, which opens that route and nothing else. Anyone who may read the
+// action group can read the URL: a rotation deploys new values (infra/README.md).
+var alertsUrl = 'https://${functionAppHostName}/api/alerts?code=${uriComponent(actionGroupKey)}&token=${uriComponent(alertSharedSecret)}'
+var webhookReceiver = {
+  name: 'vi-failover-alerts'
+  serviceUri: alertsUrl
+  useCommonAlertSchema: true
+  useAadAuth: useSecureWebhook
+}
+// With the secure webhook, the app registration the action group gets tokens for.
+var secureWebhookReceiver = {
+  objectId: secureWebhookObjectId
+  identifierUri: secureWebhookIdentifierUri
+  tenantId: secureWebhookTenantId
+}
 
 // Service Health alert rules must use an action group in location Global.
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
@@ -59,128 +52,9 @@ resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = {
   properties: {
     groupShortName: 'vifailover'
     enabled: true
-    azureFunctionReceivers: useSecureWebhook ? [] : [
-      {
-        name: receiverName
-        functionAppResourceId: functionAppId
-        functionName: 'alerts'
-        httpTriggerUrl: alertsUrl
-        useCommonAlertSchema: true
-      }
+    webhookReceivers: [
+      useSecureWebhook ? union(webhookReceiver, secureWebhookReceiver) : webhookReceiver
     ]
-    webhookReceivers: useSecureWebhook ? [
-      {
-        name: receiverName
-        serviceUri: alertsUrl
-        useCommonAlertSchema: true
-        useAadAuth: true
-        objectId: secureWebhookObjectId
-        identifierUri: secureWebhookIdentifierUri
-        tenantId: secureWebhookTenantId
-      }
-    ] : []
-  }
-}
-
-resource serviceHealthAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' = {
-  name: '${name}-service-health'
-  location: 'global'
-  tags: tags
-  properties: {
-    enabled: true
-    description: 'Video Indexer Service Health events in the accounts\' regions (or Global), for vi-failover.'
-    scopes: [
-      subscription().id
-    ]
-    condition: {
-      allOf: [
-        {
-          field: 'category'
-          equals: 'ServiceHealth'
-        }
-        {
-          anyOf: [for incidentType in incidentTypes: {
-            field: 'properties.incidentType'
-            equals: incidentType
-          }]
-        }
-        {
-          field: 'properties.impactedServices[*].ServiceName'
-          containsAny: serviceNames
-        }
-        {
-          field: 'properties.impactedServices[*].ImpactedRegions[*].RegionName'
-          containsAny: alertRegions
-        }
-      ]
-    }
-    actions: {
-      actionGroups: [
-        {
-          actionGroupId: actionGroup.id
-        }
-      ]
-    }
-  }
-}
-
-// Fires when an account becomes Unavailable or Degraded and again when it leaves that state, so
-// the controller also hears the recovery that closes the incident.
-resource resourceHealthAlert 'Microsoft.Insights/activityLogAlerts@2020-10-01' = {
-  name: '${name}-resource-health'
-  location: 'global'
-  tags: tags
-  properties: {
-    enabled: true
-    description: 'Resource Health of the Video Indexer accounts, for vi-failover.'
-    scopes: [
-      subscription().id
-    ]
-    condition: {
-      allOf: [
-        {
-          field: 'category'
-          equals: 'ResourceHealth'
-        }
-        {
-          field: 'resourceType'
-          equals: 'Microsoft.VideoIndexer/accounts'
-        }
-        {
-          anyOf: [for accountId in accountIds: {
-            field: 'resourceId'
-            equals: accountId
-          }]
-        }
-        {
-          anyOf: [
-            {
-              field: 'properties.currentHealthStatus'
-              equals: 'Unavailable'
-            }
-            {
-              field: 'properties.currentHealthStatus'
-              equals: 'Degraded'
-            }
-            {
-              field: 'properties.previousHealthStatus'
-              equals: 'Unavailable'
-            }
-            {
-              field: 'properties.previousHealthStatus'
-              equals: 'Degraded'
-            }
-          ]
-        }
-      ]
-    }
-    actions: {
-      actionGroups: [
-        {
-          actionGroupId: actionGroup.id
-        }
-      ]
-    }
   }
 }
 

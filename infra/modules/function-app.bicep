@@ -30,9 +30,15 @@ param alwaysReadyInstances int = 0
 
 param tags object = {}
 
-// Flex reads the package, and the host keeps its keys and timer leases, in blobs.
+// Flex reads the package, and the host keeps its keys and timer leases, in blobs; the host
+// also uses queues and tables of AzureWebJobsStorage. These are the three roles Microsoft's Flex
+// Consumption samples grant on the host storage.
 // Storage Blob Data Owner
 var blobDataOwnerRoleId = 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b'
+// Storage Queue Data Contributor
+var queueDataContributorRoleId = '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
+// Storage Table Data Contributor
+var tableDataContributorRoleId = '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
 var deploymentContainerName = 'app-package'
 
 resource deploymentStorage 'Microsoft.Storage/storageAccounts@2025-01-01' = {
@@ -76,6 +82,26 @@ resource blobDataOwner 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   }
 }
 
+resource queueDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(deploymentStorage.id, principalId, queueDataContributorRoleId)
+  scope: deploymentStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', queueDataContributorRoleId)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
+resource tableDataContributor 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(deploymentStorage.id, principalId, tableDataContributorRoleId)
+  scope: deploymentStorage
+  properties: {
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', tableDataContributorRoleId)
+    principalId: principalId
+    principalType: 'ServicePrincipal'
+  }
+}
+
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
   name: 'plan-${name}'
   location: location
@@ -106,6 +132,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     httpsOnly: true
     siteConfig: {
       minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
       // Flex sets the runtime in functionAppConfig: FUNCTIONS_WORKER_RUNTIME and
       // FUNCTIONS_EXTENSION_VERSION must not be app settings here.
       appSettings: [for setting in items(appSettings): {
@@ -143,8 +170,28 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   // The host reads its storage with the identity as soon as it starts.
   dependsOn: [
     blobDataOwner
+    queueDataContributor
+    tableDataContributor
     deploymentContainer
   ]
+}
+
+// No FTP or SCM user name and password exists to leak: publishing signs in with Microsoft
+// Entra ID (Azure CLI or Core Tools, infra/README.md "Publish the code").
+resource ftpPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
+  }
+}
+
+resource scmPublishing 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
 }
 
 output name string = site.name
