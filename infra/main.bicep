@@ -78,10 +78,10 @@ param secureWebhookIdentifierUri string = ''
 @description('With useSecureWebhook: tenant of that app registration.')
 param secureWebhookTenantId string = subscription().tenantId
 
-@description('ALERT_SHARED_SECRET: the secret every alert delivery carries as ?token=; at least 16 characters. Default: a new random value on each deployment, set on the app and in the action group together.')
+@description('ALERT_SHARED_SECRET: the secret every alert delivery carries as ?token=; at least 16 characters. Required, and the same on every deployment: generate it once and keep it (e.g. in Key Vault or the pipeline\'s secrets); a new value is a rotation (infra/README.md).')
 @secure()
 @minLength(16)
-param alertSharedSecret string = newGuid()
+param alertSharedSecret string
 
 @description('Deploy what needs the published functions: their keys, the action group and the alert rules. false for the first deployment, before the code is published (the functions do not exist yet); true once it is (infra/README.md, "Deploy").')
 param appCodePublished bool = false
@@ -90,10 +90,10 @@ param appCodePublished bool = false
 @secure()
 param readerKeys object = {}
 
-@description('Value of the action group\'s own key (named action-group) on the alerts function: 32 or more letters and digits. Default: a new random value on each deployment, set on the function and in the action group together.')
+@description('Value of the action group\'s own key (named action-group) on the alerts function: 32 or more letters and digits. Required, and the same on every deployment: generate it once and keep it beside alertSharedSecret; a new value is a rotation (infra/README.md).')
 @secure()
 @minLength(32)
-param actionGroupKey string = '${replace(newGuid(), '-', '')}${replace(newGuid(), '-', '')}'
+param actionGroupKey string
 
 @description('Application ID URI (or client id) of the app registration operators sign in to, carrying the Failover.Operator app role (infra/operator-app-roles.json); the tokens\' audience (OPERATOR_AAD_AUDIENCE). Empty: no operator sign-in, manual moves only through break-glass.')
 param operatorAudience string = ''

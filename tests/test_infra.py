@@ -657,8 +657,8 @@ def test_no_host_key_is_read_or_handed_out() -> None:
 
 
 def test_action_group_key_is_its_own_key_on_the_alerts_function() -> None:
-    """A key named action-group on `alerts` only, from a secure parameter of 32 or more
-    characters that defaults to a fresh random value, the same one the action group gets."""
+    """A key named action-group on `alerts` only, from a required secure parameter of 32 or more
+    characters (no default: a redeploy never rotates it), the same one the action group gets."""
     doc = bicep(INFRA / "modules" / "function-keys.bicep")
     resources_by_name = doc["resources"]
     key = body(resources_by_name["actionGroupFunctionKey"])
@@ -674,15 +674,16 @@ def test_action_group_key_is_its_own_key_on_the_alerts_function() -> None:
     assert {"secure": None, "min_length": 32} == {
         k: v for k, v in decorators(param).items() if "description" != k
     }
-    assert "newGuid()" in param["default"]
+    assert param["default"] is None
     assert ("actionGroupKey", "actionGroupKey") == (
         main_module("functionKeys")["params"]["actionGroupKey"],
         main_module("alerts")["params"]["actionGroupKey"],
     )
 
 
-def test_alert_shared_secret_is_secure_long_generated_and_always_deployed() -> None:
-    """@secure() @minLength(16) defaulting to newGuid(); ALERT_SHARED_SECRET is in the settings
+def test_alert_shared_secret_is_secure_long_required_and_always_deployed() -> None:
+    """@secure() @minLength(16) and required (a default would change it on every deployment,
+    behind the action group's back); ALERT_SHARED_SECRET is in the settings
     every deployment makes (not behind a condition) and goes to the action group."""
     param = main_params()["alertSharedSecret"]
     always = dict(object_entries(function_args(resolve(bicep(MAIN), "appSettings"), "union")[0]))
@@ -690,7 +691,7 @@ def test_alert_shared_secret_is_secure_long_generated_and_always_deployed() -> N
     assert {"secure": None, "min_length": 16} == {
         k: v for k, v in decorators(param).items() if "description" != k
     }
-    assert {"function": {"type": "new_guid"}} == param["default"]
+    assert param["default"] is None
     assert "alertSharedSecret" == always["ALERT_SHARED_SECRET"]
     assert "alertSharedSecret" == main_module("alerts")["params"]["alertSharedSecret"]
 
@@ -799,15 +800,19 @@ def test_tuning_defaults_in_bicep_change_nothing_in_the_app() -> None:
 
 
 def test_parameters_file_names_only_template_parameters_and_all_required_ones() -> None:
-    """main.parameters.json ⊆ the template's parameters ⊇ those without a default."""
+    """main.parameters.json ⊆ the template's parameters ⊇ those without a default, except the
+    required secrets, which never go in a file in the repository (given on the command line)."""
     document = json.loads(PARAMETERS_FILE.read_text())
     given = set(document["parameters"])
     params = main_params()
     required = {name for name, spec in params.items() if spec["default"] is None}
+    secrets = {name for name in required if "secure" in decorators(params[name])}
 
     assert "deploymentParameters.json#" in document["$schema"]
     assert set() == given - set(params)
-    assert set() == required - given
+    assert set() == required - secrets - given
+    assert {"alertSharedSecret", "actionGroupKey"} == secrets
+    assert set() == secrets & given
 
 
 def test_parameters_file_values_respect_allowed_lists() -> None:
