@@ -20,6 +20,7 @@ from datetime import datetime
 
 from shared.app.errors import ConflictError, WriteConflictError
 from shared.app.ports import StateStore
+from shared.app.telemetry import MOVES, NullTelemetry, Telemetry
 from shared.core.drift import after_realigning, realigned
 from shared.core.failover import initial_state
 from shared.core.model import Group
@@ -45,7 +46,9 @@ class GroupWriter:
         sleep: Callable[[float], None] = time.sleep,
         on_realigned: Callable[[Decision], object] = lambda _: None,
         max_attempts: int = MAX_ATTEMPTS,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self._telemetry = telemetry or NullTelemetry()
         self._store = store
         self._clock = clock
         self._sleep = sleep
@@ -87,6 +90,8 @@ class GroupWriter:
             if realign is not None:
                 log.warning("group %s: %s", group.name, realign.reason)
                 self._on_realigned(realign)
+            if saved.active != start.active:
+                self._telemetry.moved(decision.action if decision.action in MOVES else "realigned")
             return replace(decision, new_state=saved)
         raise WriteConflictError(
             f"group {group.name}: its state kept changing; gave up after {self._max_attempts} "
