@@ -153,7 +153,7 @@ def test_a_body_that_is_not_an_alert_ends_its_span_as_failed(rig: Rig) -> None:
 
 def test_a_tick_after_a_failover_reports_the_group_on_its_secondary(rig: Rig) -> None:
     """After the failover a tick finds the group on west: one group secondary, none blocked;
-    each account's readiness carries its role; the tick's age grows from its end."""
+    each account's readiness and the groups it is active in; the tick's age grows from its end."""
     rig.alert()
 
     rig.controller.readiness_tick()
@@ -164,10 +164,12 @@ def test_a_tick_after_a_failover_reports_the_group_on_its_secondary(rig: Rig) ->
     assert 1 == (span.attributes or {})["vi_failover.groups"]
     assert {NONE: 1} == rig.values("vi_failover.groups.secondary")
     assert {NONE: 0} == rig.values("vi_failover.groups.blocked")
-    assert {
-        key(account=EAST.name, status="healthy", role="standby"): 1,
-        key(account=WEST.name, status="healthy", role="active"): 1,
-    } == rig.values("vi_failover.account.ready")
+    assert {key(account=EAST.name): 1, key(account=WEST.name): 1} == rig.values(
+        "vi_failover.account.ready"
+    )
+    assert {key(account=EAST.name): 0, key(account=WEST.name): 1} == rig.values(
+        "vi_failover.account.active_groups"
+    )
     assert {NONE: 90} == rig.values("vi_failover.readiness.tick_age")
 
 
@@ -185,9 +187,27 @@ def test_a_blocked_group_is_reported_with_how_long_it_has_been_blocked(
     assert {NONE: 1} == rig.values("vi_failover.groups.blocked")
     assert {NONE: 420} == rig.values("vi_failover.groups.blocked_longest")
     assert {NONE: 0} == rig.values("vi_failover.groups.secondary")
-    ready = rig.values("vi_failover.account.ready")
-    assert 0 == ready[key(account=WEST.name, status="unreachable", role="standby")]
+    assert {key(account=EAST.name): 1, key(account=WEST.name): 0} == rig.values(
+        "vi_failover.account.ready"
+    )
     assert {key(outcome="blocked"): 1} == rig.values("vi_failover.alerts")
+
+
+def test_an_account_that_recovers_leaves_no_stale_series_behind(
+    rig: Rig, standin: AzureStandIn
+) -> None:
+    """West fails one tick and passes the next: one series per account, west's now 1 (a
+    gauge repeats every series' last value, so a status among the attributes would leave
+    west's failure reported for ever)."""
+    standin.set_behaviour(WEST.name, "unhealthy")
+    rig.controller.readiness_tick()
+    standin.set_behaviour(WEST.name, "healthy")
+
+    rig.controller.readiness_tick()
+
+    assert {key(account=EAST.name): 1, key(account=WEST.name): 1} == rig.values(
+        "vi_failover.account.ready"
+    )
 
 
 def test_no_tick_yet_means_no_tick_age(rig: Rig) -> None:

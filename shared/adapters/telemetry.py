@@ -36,6 +36,7 @@ GROUPS_BLOCKED_LONGEST = ("vi_failover.groups.blocked_longest", "s", "Longest a 
 GROUPS_SECONDARY = ("vi_failover.groups.secondary", "{group}", "Groups not on their primary")
 PROBE_DURATION = ("vi_failover.probe.duration", "s", "Readiness probes, by account and status")
 ACCOUNT_READY = ("vi_failover.account.ready", "1", "1 when the last probe found the account ready")
+ACCOUNT_ACTIVE_GROUPS = ("vi_failover.account.active_groups", "{group}", "Groups it is active in")
 TICK_AGE = ("vi_failover.readiness.tick_age", "s", "Time since this instance's last tick")
 BACKLOG = ("vi_failover.fanout.backlog", "{message}", "Fan-out batches waiting on the queue")
 
@@ -72,6 +73,7 @@ class OpenTelemetryTelemetry:
         self._secondary = meter.create_gauge(*GROUPS_SECONDARY)
         self._probe_duration = meter.create_histogram(*PROBE_DURATION)
         self._ready = meter.create_gauge(*ACCOUNT_READY)
+        self._active_groups = meter.create_gauge(*ACCOUNT_ACTIVE_GROUPS)
         meter.create_observable_gauge(TICK_AGE[0], [self._observe_tick_age], *TICK_AGE[1:])
         meter.create_observable_gauge(BACKLOG[0], [self._observe_backlog], *BACKLOG[1:])
 
@@ -100,10 +102,11 @@ class OpenTelemetryTelemetry:
         self._blocked.set(report.blocked)
         self._blocked_longest.set(report.blocked_longest_seconds)
         self._secondary.set(report.secondary)
-        for name, readiness in report.accounts.items():
-            role = "active" if readiness.active else "standby"
-            attributes = {"account": name, "status": readiness.status, "role": role}
-            self._ready.set(1 if readiness.ready else 0, attributes)
+        # One series per account: a gauge repeats each series' last value at every export, so
+        # an attribute that changes (a status, a role) would leave stale series behind.
+        for name, account in report.accounts.items():
+            self._ready.set(1 if account.ready else 0, {"account": name})
+            self._active_groups.set(account.active_groups, {"account": name})
 
     def watch_backlog(self, read: Callable[[], int]) -> None:
         """Read the fan-out backlog with `read` at each collection."""

@@ -6,6 +6,7 @@ tick, the fan-out backlog). The use cases report through it and never learn wher
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
@@ -43,11 +44,10 @@ class Span(Protocol):
 
 @dataclass(frozen=True)
 class AccountReadiness:
-    """One account's readiness as a tick saw it."""
+    """One account as a tick saw it."""
 
-    status: str
-    ready: bool
-    active: bool  # active in at least one group (else a standby everywhere)
+    ready: bool  # its probe found it ready
+    active_groups: int  # groups it is the active account of (0: a standby everywhere)
 
 
 @dataclass(frozen=True)
@@ -149,16 +149,13 @@ def tick_report(
     could not update), `probes` its results by lower-cased resource id."""
     known = [(g, s) for g, s in zip(groups, states, strict=True) if s is not None]
     blocked = [s.blocked_since for _, s in known if s.blocked_since is not None]
-    active = {s.active for _, s in known}
+    active = Counter(s.active for _, s in known)
     accounts: dict[str, AccountReadiness] = {}
     for group in groups:
         for account in group.accounts:
             probe = probes.get(account.resource_id.lower())
             if probe is not None:
-                ready = probe.status.ready
-                accounts[account.name] = AccountReadiness(
-                    probe.status.value, ready, account.name in active
-                )
+                accounts[account.name] = AccountReadiness(probe.status.ready, active[account.name])
     return TickReport(
         groups=len(groups),
         blocked=len(blocked),
