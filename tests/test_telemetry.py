@@ -32,8 +32,11 @@ from shared.app.controller import Controller
 from shared.app.errors import QueueUnavailableError
 from shared.core.jsontext import InvalidAlertError
 from shared.core.model import Config
+from shared.http.handlers import HttpApi
+from shared.settings import Settings, StorageSettings
 from tests import alertfactory as af
 from tests.core import EAST, WEST, FakeClock, group
+from tests.funcrequests import body_of, request
 
 Attributes = frozenset[tuple[str, Any]]
 
@@ -46,7 +49,7 @@ class Rig:
         self.clock = FakeClock()
         self.monotonic = 1000.0
         self.spans = InMemorySpanExporter()
-        tracer_provider = TracerProvider()
+        self.tracer_provider = tracer_provider = TracerProvider()
         tracer_provider.add_span_processor(SimpleSpanProcessor(self.spans))
         self.metrics = InMemoryMetricReader()
         self.telemetry = OpenTelemetryTelemetry(
@@ -240,6 +243,25 @@ def test_a_fanout_batch_has_its_span_and_the_backlog_is_measured(standin: AzureS
         "vi_failover.tracking_id": "VT0X-2CD",
     } == dict(batch)
     assert {key(kind="failed_over"): 2} == rig.values("vi_failover.moves")
+
+
+def test_over_http_the_alert_span_is_a_child_of_the_invocations_span(rig: Rig) -> None:
+    """POST /api/alerts runs its work on a worker thread within the 8 s budget; the alert's
+    span still has the caller's (the host's invocation) span as its parent."""
+    config = rig.controller.config
+    api = HttpApi(
+        Settings(config=config, storage=StorageSettings(connection_string="x=y")),
+        lambda: rig.controller,
+    )
+    tracer = rig.tracer_provider.get_tracer("test")
+
+    with tracer.start_as_current_span("invocation") as invocation:
+        response = api.alerts(request("POST", "alerts", body=af.to_body(af.service_health())))
+
+    assert (200, "failed_over") == (response.status_code, body_of(response)["outcome"])
+    parent = rig.span("vi-failover alert").parent
+    assert parent is not None
+    assert invocation.get_span_context().span_id == parent.span_id
 
 
 def test_the_controllers_logs_carry_the_alert_spans_ids(
