@@ -4,13 +4,11 @@ back from the SDK's in-memory exporters; probes go over HTTP to the ARM/VI stand
 from __future__ import annotations
 
 import logging
-import uuid
 from datetime import timedelta
 from itertools import count
 from typing import Any
 
 import pytest
-from azure.storage.queue import QueueClient
 from opentelemetry.instrumentation.logging.handler import LoggingHandler
 from opentelemetry.sdk._logs import LoggerProvider
 from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter, SimpleLogRecordProcessor
@@ -21,15 +19,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite, free_port
 from devhost.standin import AzureStandIn
 from shared.adapters.arm import ArmClient, StaticTokenCredential
 from shared.adapters.memory_store import InMemoryStateStore, InMemoryWorkQueue
 from shared.adapters.probe import AccountProber
-from shared.adapters.storage_queue import StorageWorkQueue
 from shared.adapters.telemetry import OpenTelemetryTelemetry
 from shared.app.controller import Controller
-from shared.app.errors import QueueUnavailableError
 from shared.core.jsontext import InvalidAlertError
 from shared.core.model import Config
 from shared.http.handlers import HttpApi
@@ -286,27 +281,3 @@ def test_the_controllers_logs_carry_the_alert_spans_ids(
     assert any("group default: failed_over" in str(r.body) for r in logs), logs
     assert any(str(r.body).startswith("probe contoso-westus") for r in logs), logs
     assert {(span.trace_id, span.span_id)} == {(r.trace_id, r.span_id) for r in logs}
-
-
-def test_the_storage_queues_backlog_is_its_message_count(azurite: Azurite) -> None:
-    """On Azurite: no queue yet is no backlog; then each message sent waits."""
-    name = "q" + uuid.uuid4().hex[:20]
-    queue = StorageWorkQueue(QueueClient.from_connection_string(azurite.connection_string, name))
-
-    before = queue.backlog()
-    queue.send(["one", "two", "three"])
-
-    assert (0, 3) == (before, queue.backlog())
-
-
-def test_a_queue_that_does_not_answer_has_no_backlog_to_report() -> None:
-    """The queue service is down: QueueUnavailableError, which the figure's reader skips."""
-    closed = free_port()
-    connection = (
-        f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT_NAME};AccountKey={ACCOUNT_KEY};"
-        f"QueueEndpoint=http://127.0.0.1:{closed}/{ACCOUNT_NAME};"
-    )
-    client = QueueClient.from_connection_string(connection, "fanout", retry_total=0)
-
-    with pytest.raises(QueueUnavailableError, match="no message count"):
-        StorageWorkQueue(client).backlog()
