@@ -64,6 +64,7 @@ SETTING_NAMES = (
     "OPERATOR_AUTH",
     "OPERATOR_AAD_TENANT_ID",
     "OPERATOR_AAD_AUDIENCE",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING",
 )
 # The Functions host resolves %READINESS_SCHEDULE% itself; this is the value the infrastructure
 # deploys and the local host falls back to (NCRONTAB: every 5 minutes).
@@ -112,6 +113,8 @@ class Settings:
     operator_aad_tenant_id: str | None = None
     operator_aad_audience: str | None = None
     timekeeping: Timekeeping = field(default_factory=Timekeeping)
+    # Telemetry to Application Insights through OpenTelemetry; None leaves it off (and unloaded).
+    applicationinsights_connection_string: str | None = field(default=None, repr=False)
 
 
 def load_settings(env: Mapping[str, str]) -> Settings:
@@ -158,6 +161,9 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         operator_aad_tenant_id=operator_tenant,
         operator_aad_audience=operator_audience,
         timekeeping=_timekeeping(env),
+        applicationinsights_connection_string=(
+            env.get("APPLICATIONINSIGHTS_CONNECTION_STRING", "").strip() or None
+        ),
     )
 
 

@@ -27,6 +27,7 @@ from shared.adapters.storage_queue import StorageWorkQueue
 from shared.adapters.table_store import TableStateStore
 from shared.app.controller import Controller
 from shared.app.ports import Notifier
+from shared.app.telemetry import NullTelemetry, Telemetry
 from shared.core.notification import NullNotifier
 from shared.http.auth import AlertAuthenticator
 from shared.http.handlers import HttpApi
@@ -52,9 +53,10 @@ def build_api(env: Mapping[str, str] | None = None) -> HttpApi:
     )
     operators = OperatorAuthenticator.from_settings(settings)
     log.info("operators: %s", operators.describe())
+    observed = telemetry(settings)
     return HttpApi(
         settings,
-        _once(lambda: build_controller(settings)),
+        _once(lambda: build_controller(settings, observed)),
         alert_authenticator(settings),
         operators,
     )
@@ -73,7 +75,20 @@ def alert_authenticator(settings: Settings) -> AlertAuthenticator:
     return authenticator
 
 
-def build_controller(settings: Settings) -> Controller:
+def telemetry(settings: Settings) -> Telemetry:
+    """OpenTelemetry to Application Insights when APPLICATIONINSIGHTS_CONNECTION_STRING is set,
+    configured once, here at start-up; otherwise nothing, and nothing of it is imported."""
+    connection_string = settings.applicationinsights_connection_string
+    if connection_string is None:
+        return NullTelemetry()
+    # Imported here: OpenTelemetry and the distro would add to every cold start with it off.
+    from shared.adapters.telemetry import start_azure_monitor  # noqa: PLC0415
+
+    log.info("telemetry: OpenTelemetry traces, metrics and logs to Application Insights")
+    return start_azure_monitor(connection_string)
+
+
+def build_controller(settings: Settings, observed: Telemetry | None = None) -> Controller:
     """The controller on the Table store, ARM and the VI API the settings name."""
     arm = ArmClient(
         arm_credential(settings),
@@ -96,6 +111,7 @@ def build_controller(settings: Settings) -> Controller:
         queue=StorageWorkQueue(queue_client(settings)),
         inline_groups=settings.fanout_inline_groups,
         timekeeping=settings.timekeeping,
+        telemetry=observed,
     )
 
 

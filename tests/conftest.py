@@ -1,4 +1,5 @@
-"""Shared fixtures: a real Azurite for the suite, a fresh table per test."""
+"""Shared fixtures: a real Azurite for the suite, a fresh table per test, and the ARM/VI
+stand-in for the east and west accounts."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from azure.data.tables import TableServiceClient
 
 from devhost.azurite import AZURITE, Azurite
+from devhost.standin import AzureStandIn
+from tests.core import EAST, WEST
 
 
 def _azurite_installed() -> bool:
@@ -38,3 +41,12 @@ def table_name() -> str:
 def table_service(azurite: Azurite) -> TableServiceClient:
     """A client for the suite's Azurite."""
     return TableServiceClient.from_connection_string(azurite.connection_string)
+
+
+@pytest.fixture
+def standin() -> Iterator[AzureStandIn]:
+    """The ARM + VI stand-in for east and west."""
+    server = AzureStandIn([EAST, WEST], hang_seconds=10, slow_seconds=0.2)
+    server.start_in_thread()
+    yield server
+    server.shutdown()

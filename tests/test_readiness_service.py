@@ -3,7 +3,6 @@ ARM/VI stand-in, the in-memory store, and a real webhook receiver for notificati
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from itertools import count
 
@@ -62,15 +61,6 @@ class Rig:
 
     def history(self) -> list[str]:
         return [r.action for r in self.controller.history(None, 100)]
-
-
-@pytest.fixture
-def standin() -> Iterator[AzureStandIn]:
-    """The ARM + VI stand-in for east and west."""
-    server = AzureStandIn([EAST, WEST], hang_seconds=10, slow_seconds=0.2)
-    server.start_in_thread()
-    yield server
-    server.shutdown()
 
 
 @pytest.fixture

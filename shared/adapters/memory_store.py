@@ -146,6 +146,13 @@ class InMemoryWorkQueue:
                 raise QueueUnavailableError("in-memory queue is marked unavailable")
             self.messages.extend(messages)
 
+    def backlog(self) -> int:
+        """How many messages wait, or raise while unavailable."""
+        with self._lock:
+            if not self.available:
+                raise QueueUnavailableError("in-memory queue is marked unavailable")
+            return len(self.messages)
+
     def take(self) -> list[str]:
         """Remove and return every waiting message."""
         with self._lock:

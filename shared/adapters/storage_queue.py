@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 
-from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.queue import QueueClient
 
 from shared.app.errors import QueueUnavailableError
@@ -46,6 +46,16 @@ class StorageWorkQueue:
             raise QueueUnavailableError(
                 f"queue {self.name}: could not enqueue the fan-out: {exc}"
             ) from exc
+
+    def backlog(self) -> int:
+        """The queue's approximate message count (0 before the queue exists)."""
+        try:
+            properties = self._queue.get_queue_properties()
+        except ResourceNotFoundError:
+            return 0
+        except AzureError as exc:
+            raise QueueUnavailableError(f"queue {self.name}: no message count: {exc}") from exc
+        return int(properties.approximate_message_count or 0)
 
     def _ensure_queue(self) -> None:
         if self._ready:

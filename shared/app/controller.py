@@ -19,6 +19,7 @@ from shared.app.ports import AccountLookup, Notifier, Prober, StateStore, WorkQu
 from shared.app.probes import ProbeBroker
 from shared.app.readiness import ReadinessTick
 from shared.app.signals import SignalApplier
+from shared.app.telemetry import NullTelemetry, Telemetry
 from shared.app.unit_of_work import GroupWriter
 from shared.core.decide import DEFAULT_TIMEKEEPING
 from shared.core.failover import initial_state
@@ -51,16 +52,22 @@ class Controller:
         inline_groups: int = INLINE_GROUPS_DEFAULT,
         timekeeping: Timekeeping = DEFAULT_TIMEKEEPING,
         arm: AccountLookup | None = None,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        telemetry = telemetry or NullTelemetry()
         self.config = config
         self.store = store
         self._clock = clock
         self.directory = AccountDirectory(config, arm)
         notifications = Notifications(notifier, store, clock, new_id)
         self._writer = GroupWriter(
-            store, clock, sleep=sleep, on_realigned=lambda d: notifications.send([d])
+            store,
+            clock,
+            sleep=sleep,
+            on_realigned=lambda d: notifications.send([d]),
+            telemetry=telemetry,
         )
-        probes = ProbeBroker(prober, clock)
+        probes = ProbeBroker(prober, clock, telemetry=telemetry)
         parallel = self._parallel = Parallel()
         newest = NewestUpdates(store, config, clock, timekeeping)
         applier = SignalApplier(self._writer, probes, newest, parallel, timekeeping)
@@ -74,7 +81,9 @@ class Controller:
             clock,
             new_id,
             inline_groups,
+            telemetry,
         )
+        telemetry.watch_backlog(self.batches.backlog)
         self.intake = AlertIntake(
             store,
             self.directory,
@@ -85,6 +94,7 @@ class Controller:
             clock,
             new_id,
             timekeeping,
+            telemetry,
         )
         self.operator = OperatorMoves(self.directory, self._writer, notifications, new_id)
         self.readiness = ReadinessTick(
@@ -97,6 +107,7 @@ class Controller:
             clock,
             new_id,
             timekeeping,
+            telemetry,
         )
 
     def handle_alert(self, body: bytes) -> AlertResult:

@@ -16,9 +16,18 @@ from shared.app.newest import NewestUpdates
 from shared.app.notifications import ALERT_WAIT_SECONDS, Notifications
 from shared.app.ports import StateStore, WorkQueue
 from shared.app.signals import SignalApplier
-from shared.core.fanout import FanoutJob, decode_batch, encode_batch, groups_digest, make_batches
+from shared.app.telemetry import BATCH_SPAN, DELIVERY, NullTelemetry, Telemetry, describe
+from shared.core.fanout import (
+    FanoutBatch,
+    FanoutJob,
+    decode_batch,
+    encode_batch,
+    groups_digest,
+    make_batches,
+)
 from shared.core.lifecycle import reduced
 from shared.core.model import Group, Signal
+from shared.core.state import most_significant
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +52,9 @@ class FanoutBatches:
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
         inline_groups: int = INLINE_GROUPS_DEFAULT,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self._telemetry = telemetry or NullTelemetry()
         self._store = store
         self._queue = queue
         self._directory = directory
@@ -53,6 +64,10 @@ class FanoutBatches:
         self._clock = clock
         self._new_id = new_id
         self._inline_groups = inline_groups
+
+    def backlog(self) -> int:
+        """Batches waiting on the queue (0 without one); QueueUnavailableError if unknown."""
+        return 0 if self._queue is None else self._queue.backlog()
 
     def queued(self, groups: int) -> bool:
         """Whether an alert touching this many groups goes through the queue."""
@@ -107,7 +122,19 @@ class FanoutBatches:
         when a group could not be saved (or resolved), so the queue redelivers the batch: its
         groups already done then answer `duplicate`.
         """
-        batch = decode_batch(message)
+        with self._telemetry.span(BATCH_SPAN) as span:
+            batch = decode_batch(message)
+            span.set(DELIVERY, batch.job)
+            tracking = batch.signal.tracking_id or batch.signal.key
+            try:
+                actions = self._apply(batch)
+            except UnavailableError:
+                describe(span, "unavailable", batch.groups, tracking)
+                raise
+            describe(span, most_significant(list(actions.values())), list(actions), tracking)
+            return actions
+
+    def _apply(self, batch: FanoutBatch) -> dict[str, str]:
         delivery = self._new_id()
         groups = []
         failures: list[Exception] = []

@@ -15,9 +15,12 @@ from shared.app.newest import NewestUpdates
 from shared.app.notifications import ALERT_WAIT_SECONDS, Notifications
 from shared.app.ports import StateStore
 from shared.app.signals import SignalApplier
+from shared.app.telemetry import ALERT_SPAN, NullTelemetry, Telemetry, describe
 from shared.core.alerts import parse_alert_body
 from shared.core.fanout import FanoutJob, groups_digest
+from shared.core.jsontext import InvalidAlertError
 from shared.core.lifecycle import impacted_accounts, is_closing
+from shared.core.limits import UnstorableValueError
 from shared.core.model import Group, NotOurs, Signal, SignalKind, Timekeeping
 from shared.core.state import AuditRecord, Decision, most_significant
 
@@ -33,6 +36,7 @@ class AlertResult:
     reason: str
     decisions: tuple[Decision, ...]
     queued: FanoutJob | None = None  # the fan-out the delivery accepted, or found accepted
+    tracking_id: str = ""  # of the incident the alert is about; "" when it is not ours
 
 
 class AlertIntake:
@@ -49,7 +53,9 @@ class AlertIntake:
         clock: Callable[[], datetime],
         new_id: Callable[[], str],
         timekeeping: Timekeeping,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self._telemetry = telemetry or NullTelemetry()
         self._store = store
         self._directory = directory
         self._applier = applier
@@ -65,10 +71,30 @@ class AlertIntake:
 
         InvalidAlertError for a body that is not an alert (nothing written); UnavailableError
         when a dependency failed for some group, after every other group was applied."""
+        with self._telemetry.span(ALERT_SPAN) as span:
+            try:
+                result = self._handle(body)
+            except (InvalidAlertError, UnstorableValueError):
+                self._telemetry.alert("invalid")
+                raise
+            except UnavailableError:
+                self._telemetry.alert("unavailable")
+                raise
+            touched = [d.group for d in result.decisions]
+            count = result.queued.groups if result.queued else None
+            describe(span, result.outcome, touched, result.tracking_id, count=count)
+            self._telemetry.alert(result.outcome)
+            return result
+
+    def _handle(self, body: bytes) -> AlertResult:
         parsed = parse_alert_body(body)
         delivery = self._new_id()
         if isinstance(parsed, NotOurs):
             return self._ignored(parsed.reason, parsed.alert_kind, delivery)
+        result = self._apply(parsed, delivery)
+        return replace(result, tracking_id=parsed.tracking_id or parsed.key)
+
+    def _apply(self, parsed: Signal, delivery: str) -> AlertResult:
         newest = self._newest.before(parsed, remember=True)
         impacted, failures = self._impacted(parsed)
         names = {g.name for g in impacted}

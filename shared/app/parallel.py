@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 from typing import TypeVar
@@ -39,7 +40,11 @@ class Parallel:
                     future.set_exception(exc)
                 futures.append(future)
         else:
-            futures = [self._pool.submit(work, item) for item in items]
+            # Each item runs in a copy of the caller's context, so its logs join the caller's
+            # span (telemetry) as they would on the caller's own thread.
+            futures = [
+                self._pool.submit(contextvars.copy_context().run, work, item) for item in items
+            ]
             wait(futures)
         results = [f.result() for f in futures if f.exception() is None]
         errors = [

@@ -90,6 +90,10 @@ class WorkQueue(Protocol):
         """Enqueue every message, or raise QueueUnavailableError (some may be enqueued)."""
         ...
 
+    def backlog(self) -> int:
+        """About how many messages wait (QueueUnavailableError when the queue cannot tell)."""
+        ...
+
 
 class Prober(Protocol):
     """Checks whether an account can take indexing work; never raises."""

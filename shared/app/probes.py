@@ -12,6 +12,7 @@ until the probe ends.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -20,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from shared.app.ports import Prober
+from shared.app.telemetry import NullTelemetry, Telemetry
 from shared.core.model import Account, ProbeResult, ReadinessStatus
 
 log = logging.getLogger(__name__)
@@ -59,7 +61,9 @@ class ProbeBroker:
         *,
         deadline: float = DEADLINE_SECONDS,
         workers: int = WORKERS,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self._telemetry = telemetry or NullTelemetry()
         self._prober = prober
         self._clock = clock
         self._deadline = deadline
@@ -123,7 +127,8 @@ class ProbeBroker:
     def _start(self, key: str, account: Account) -> _Flight:
         flight = _Flight()
         self._flights[key] = flight
-        self._pool.submit(self._run, key, account, flight)
+        # In the asker's context: the probe's logs and calls join the span that asked first.
+        self._pool.submit(contextvars.copy_context().run, self._run, key, account, flight)
         return flight
 
     def _run(self, key: str, account: Account, flight: _Flight) -> None:
@@ -133,6 +138,8 @@ class ProbeBroker:
         assert prober is not None  # noqa: S101  no flight starts without one
         try:
             flight.result = prober.probe(account)
+            took = time.monotonic() - flight.started_at
+            self._telemetry.probed(account.name, flight.result.status.value, took)
         finally:
             with self._lock:
                 self._marks.pop(key, None)

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from shared.app.errors import ConflictError, WriteConflictError
 from shared.app.ports import StateStore
+from shared.app.telemetry import MOVES, NullTelemetry, Telemetry
 from shared.core.drift import after_realigning, realigned
 from shared.core.failover import initial_state
 from shared.core.model import Group
@@ -48,7 +49,9 @@ class GroupWriter:
         # Told of each change the configuration made: a realignment, a change of mode.
         on_realigned: Callable[[Decision], object] = lambda _: None,
         max_attempts: int = MAX_ATTEMPTS,
+        telemetry: Telemetry | None = None,
     ) -> None:
+        self._telemetry = telemetry or NullTelemetry()
         self._store = store
         self._clock = clock
         self._sleep = sleep
@@ -93,6 +96,8 @@ class GroupWriter:
                 if change is not None:
                     log.warning("group %s: %s", group.name, change.reason)
                     self._on_realigned(change)
+            if saved.active != start.active:
+                self._telemetry.moved(decision.action if decision.action in MOVES else "realigned")
             return replace(decision, new_state=saved)
         raise WriteConflictError(
             f"group {group.name}: its state kept changing; gave up after {self._max_attempts} "

@@ -4,6 +4,7 @@ action group retries); bad input is 4xx and writes nothing."""
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
 import time
@@ -230,7 +231,8 @@ class HttpApi:
         group's change lands whole or not at all, and the action group's retry then finds it
         applied (`duplicate`) or applies it.
         """
-        future = self._workers.submit(work)
+        # In the caller's context, so the alert's span is a child of the invocation's, if any.
+        future = self._workers.submit(contextvars.copy_context().run, work)
         try:
             return future.result(timeout=REQUEST_BUDGET_SECONDS)
         except FutureTimeout:
