@@ -3,51 +3,22 @@ the readers' key on the read functions as the deployment hands it out."""
 
 from __future__ import annotations
 
-import json
 import re
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
 
 from devhost.azurite import Azurite
-from tests.hosting import ROOT, HostProcess
-
-READER_KEY = "rd-4c2e9a7f1b3d5e60"
-ACTION_GROUP_KEY = "ag-7e1d3b5a9c2f4e80"
-FIRST_ALERT = ROOT / "examples" / "servicehealth-incident-eastus.json"
-
-
-def reader_keys() -> str:
-    """LOCAL_FUNCTION_KEYS: the action group's key on `alerts`, the readers' on the reads."""
-    readers = ("active_account", "status", "history", "groups", "console")
-    keys = {name: {"readers": READER_KEY} for name in readers}
-    return json.dumps({"alerts": {"action-group": ACTION_GROUP_KEY}, **keys})
-
-
-def send_alert(host: HostProcess, path: Path) -> dict[str, object]:
-    """Deliver an alert file as the action group does; its 200 body."""
-    response = requests.post(
-        f"{host.url}/alerts",
-        data=path.read_bytes(),
-        headers={"Content-Type": "application/json", "x-functions-key": ACTION_GROUP_KEY},
-        timeout=30,
-    )
-    assert 200 == response.status_code, response.text
-    body = response.json()
-    assert isinstance(body, dict)
-    return body
+from tests.console_host import READER_KEY, console_host, send_alert
+from tests.hosting import HostProcess
 
 
 @pytest.fixture(scope="module")
 def host(azurite: Azurite) -> Iterator[HostProcess]:
     """One host for the module, after the README's first alert moved `default` to West US."""
-    env = {"LOCAL_FUNCTION_KEYS": reader_keys()}
-    table = f"ConsoleHttp{uuid.uuid4().hex[:8]}"
-    with HostProcess(azurite.connection_string, table, **env) as process:
-        assert "failed_over" == send_alert(process, FIRST_ALERT)["outcome"]
+    with console_host(azurite) as process:
+        assert "failed_over" == send_alert(process)
         yield process
 
 

@@ -3,7 +3,9 @@
 // page's own URL (?code=) or from the form (kept in sessionStorage); the server never puts
 // a key in the page. Every value from the API goes into the page as text, never as markup.
 (function () {
-  const REFRESH_MS = 15000;
+  // Every 15 s; `?refresh=<seconds>` in the page URL (2 to 3600) changes it.
+  const asked = Number(new URLSearchParams(location.search).get("refresh"));
+  const REFRESH_MS = 1000 * (asked >= 2 && asked <= 3600 ? asked : 15);
   const KEY_STORE = "vi-failover-console-key";
   const SVG = "http://www.w3.org/2000/svg";
   const $ = (id) => document.getElementById(id);
@@ -75,8 +77,8 @@
     const dots = records.map((r, i) =>
       svg("circle", { cx: 12 + 24 * i, cy: 12, r: 7, class: kind(r), "data-action": r.action },
         svg("title", {}, describe(r))));
-    const label = svg("text", { x: width + 4, y: 16 }, records.length ? "← newest" : "no history yet");
-    return svg("svg", { class: "strip", viewBox: `0 0 ${width + 80} 26`, role: "img",
+    const label = svg("text", { x: width + 4, y: 16 }, records.length ? "← newest on the left" : "no history yet");
+    return svg("svg", { class: "strip", viewBox: `0 0 ${width + 140} 26`, role: "img",
       "aria-label": "timeline, newest first", preserveAspectRatio: "xMinYMid meet" }, line, ...dots, label);
   }
 
@@ -140,8 +142,14 @@
 
   function render(body) {
     const main = $("groups");
+    // Timelines the reader opened stay open across refreshes.
+    const open = new Set([...main.querySelectorAll("section.group")]
+      .filter((s) => s.querySelector("details.timeline[open]")).map((s) => s.dataset.group));
     main.replaceChildren(...(body.groups.length ? body.groups.map(card)
       : [el("p", { class: "empty" }, body.configured ? "No group matches." : "No group is configured.")]));
+    for (const section of main.querySelectorAll("section.group")) {
+      if (open.has(section.dataset.group)) section.querySelector("details.timeline").open = true;
+    }
     $("pageinfo").textContent = `page ${body.page} of ${body.pages} · ${body.total} of ${body.configured} group(s)`;
     $("prev").disabled = body.page <= 1;
     $("next").disabled = body.page >= body.pages;
@@ -175,9 +183,12 @@
       if (!response.ok) throw new Error(`${response.status} ${body.error || ""} ${body.message || ""}`.trim());
       if (body.page > body.pages && view.page > 1) { view.page = body.pages; return load(); }
       lastOk = new Date();
-      lastBody = body;
       failure = "";
-      render(body);
+      // Unchanged data is not drawn again: a refresh moves nothing under the reader's eyes.
+      const { time, ...shown } = body;
+      const same = lastBody && JSON.stringify(shown) === lastBody.shown;
+      lastBody = { time, shown: JSON.stringify(shown) };
+      if (!same) render(body);
     } catch (error) {
       if (error.name === "AbortError") return;
       failure = error.message;
@@ -211,6 +222,5 @@
   });
   setInterval(() => { if (!document.hidden && !inFlight) load(); }, REFRESH_MS);
   setInterval(showFreshness, 1000);
-  window.consoleState = () => ({ lastOk, failure, body: lastBody });
-  load();
+    load();
 })();
