@@ -140,3 +140,24 @@ def test_select_page_of_nothing_is_one_empty_page() -> None:
     selection = select_page([], 1, 25)
 
     assert (0, 1, ()) == (selection.total, selection.pages, selection.shown)
+
+
+def test_a_page_of_ten_thousand_groups_reads_only_its_own_groups_in_full() -> None:
+    """Filtering 10,000 groups reads their summaries once; only the page's 25 are read whole."""
+    many = tuple(group(name=f"g{n:05}") for n in range(10_000))
+    memory = InMemoryStateStore()
+    for grp in many[::2]:  # every other group written, on its secondary
+        memory.save(grp, None, replace(initial_state(grp, T0), active=WEST.name), [])
+    read: list[str] = []
+
+    def load(grp: Group) -> GroupState:
+        read.append(grp.name)
+        return memory.load_group(grp.name) or initial_state(grp, T0)
+
+    listing = GroupPages(Config(many), memory, load, lambda: T0)
+    page = listing.page(PageQuery(filter=GroupFilter.SECONDARY, page=3))
+
+    assert (5_000, 200) == (page.total, page.pages)
+    assert ["g00100", "g00102"] == [e.group.name for e in page.entries][:2]
+    assert sorted(read) == sorted(e.group.name for e in page.entries)
+    assert 25 == len(read)
