@@ -17,9 +17,12 @@ TIMESHIFT_TESTS := tests/test_decide.py tests/test_decide_properties.py tests/te
 
 setup: $(VENV)/.installed $(NODE_BIN)/azurite
 
-# Debian packages the tests use (installed when missing; see the script).
+# Debian packages the tests use (installed when missing; see the script): datefudge for
+# `timeshift`, and headless Chromium with its driver for the console's browser tests
+# (tests/test_console_browser.py), driven by Selenium through the system chromedriver.
 debian:
-	@devhost/ensure_debian_packages.sh datefudge=datefudge
+	@devhost/ensure_debian_packages.sh datefudge=datefudge chromium=chromium \
+		chromedriver=chromium-driver
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -48,8 +51,9 @@ lint: setup
 typecheck: setup
 	$(PY) -m mypy
 
-# The whole suite, Schemathesis against the local stack among it (tests/test_api_fuzz.py).
-unit: setup
+# The whole suite, Schemathesis against the local stack and the console in Debian's Chromium
+# among it (tests/test_api_fuzz.py, tests/test_console_browser.py).
+unit: setup debian
 	$(PY) -m pytest
 
 # Schemathesis alone, deeper: `make apifuzz API_FUZZ_EXAMPLES=500`.

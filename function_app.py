@@ -36,6 +36,20 @@ def history(req: func.HttpRequest) -> func.HttpResponse:
     return api.history(req)
 
 
+@app.function_name("groups")
+@app.route(route="groups", methods=["GET"])
+def groups(req: func.HttpRequest) -> func.HttpResponse:
+    """One page of groups, searched and filtered, each with its recent timeline."""
+    return api.groups(req)
+
+
+@app.function_name("console")
+@app.route(route="console", methods=["GET"])
+def console(req: func.HttpRequest) -> func.HttpResponse:
+    """The operator console: an HTML page that reads the groups route."""
+    return api.console(req)
+
+
 @app.function_name("failover")
 @app.route(route="failover", methods=["POST"], auth_level=func.AuthLevel.ANONYMOUS)
 def failover(req: func.HttpRequest) -> func.HttpResponse:

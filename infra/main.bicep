@@ -86,7 +86,7 @@ param alertSharedSecret string
 @description('Deploy what needs the published functions: their keys, the action group and the alert rules. false for the first deployment, before the code is published (the functions do not exist yet); true once it is (infra/README.md, "Deploy").')
 param appCodePublished bool = false
 
-@description('Readers\' keys, key name to value (e.g. {"readers": "<32 or more characters>"}): each is set on the read functions active_account, status and history, and opens nothing else. Two names during a rotation. Only with appCodePublished.')
+@description('Readers\' keys, key name to value (e.g. {"readers": "<32 or more characters>"}): each is set on the read functions active_account, status, history, groups and console, and opens nothing else. Two names during a rotation. Only with appCodePublished.')
 @secure()
 param readerKeys object = {}
 

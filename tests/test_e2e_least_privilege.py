@@ -26,7 +26,7 @@ READER_KEY = "rd-6b0e2a9d4c7f13e5"
 MASTER_KEY = "mk-2d8a5c1f7e3b90a4"
 SHARED_SECRET = "ss-9e4b7d2a6c1f05b8e3"
 AUDIENCE = "api://vi-failover-operators"
-READ_FUNCTIONS = ("active_account", "status", "history")
+READ_FUNCTIONS = ("active_account", "status", "history", "groups", "console")
 
 
 def function_keys() -> str:

@@ -742,7 +742,9 @@ def test_reader_keys_are_set_on_each_read_function_and_nothing_else() -> None:
     grants = reader_key_grants(keys)
     loop = bicep(INFRA / "modules" / "function-keys.bicep")["resources"]["readerFunctionKeys"]
 
-    assert ["active_account", "status", "history"] == function_level_get_routes()
+    assert ["active_account", "status", "history", "groups", "console"] == (
+        function_level_get_routes()
+    )
     assert sorted(
         (function, name, value)
         for function in function_level_get_routes()

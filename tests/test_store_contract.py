@@ -19,6 +19,7 @@ from shared.core.decide import decide
 from shared.core.failover import initial_state
 from shared.core.fanout import FanoutJob
 from shared.core.lifecycle import Arrival, known_update, tombstone
+from shared.core.listing import ActiveSummary
 from shared.core.model import Phase, Signal, SignalKind
 from shared.core.state import AuditRecord, GroupState, IncidentStatus, KnownUpdate
 from tests.core import (
@@ -418,3 +419,37 @@ def test_old_audit_lines_of_unmatched_alerts_are_forgotten_a_few_at_a_time(
     left = [r.record_id for r in store.history([GRP.name], 10, unmatched=True)]
     assert (3, 2) == (first, second)
     assert ["new", "group-old"] == left
+
+
+def test_active_summaries_hold_each_written_groups_account_pin_and_block(
+    store: StateStore,
+) -> None:
+    """One query gives every written group's active account, pin and block, and nothing of a
+    group never written."""
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
+    store.save(GRP, created, replace(moved_and_pinned(created), blocked_since=T0), [])
+    store.save(OTHER, None, initial_state(OTHER, T0), [])
+
+    summaries = sorted(store.active_summaries(), key=lambda s: s.group)
+
+    assert [
+        ActiveSummary(GRP.name, WEST.name, True, T0 + timedelta(hours=1), T0),
+        ActiveSummary(OTHER.name, EAST.name, False, None, None),
+    ] == summaries
+
+
+def test_unready_accounts_are_those_whose_latest_check_failed(store: StateStore) -> None:
+    """Only failed checks are returned, by group; passing and never-probed accounts are not."""
+    created = store.save(GRP, None, initial_state(GRP, T0), [])
+    store.save(GRP, created, moved_and_pinned(created), [])  # east failing, west passing
+    healthy = replace(initial_state(OTHER, T0), readiness={EAST.name: passing()})
+    other = store.save(OTHER, None, healthy, [])
+    before = store.unready_accounts()
+
+    store.save(OTHER, other, replace(other, readiness={CENTRAL.name: failing(1)}), [])
+
+    assert {GRP.name: frozenset({EAST.name})} == before
+    assert {
+        GRP.name: frozenset({EAST.name}),
+        OTHER.name: frozenset({CENTRAL.name}),
+    } == store.unready_accounts()

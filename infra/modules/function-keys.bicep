@@ -15,12 +15,15 @@ param actionGroupKey string
 @secure()
 param readerKeys object = {}
 
-// The function-level GET routes of function_app.py: GET /api/active-account, /api/status and
-// /api/history. tests/test_infra.py keeps this list equal to the app's.
+// The function-level GET routes of function_app.py: GET /api/active-account, /api/status,
+// /api/history, /api/groups and /api/console. tests/test_infra.py keeps this list equal to the
+// app's.
 var readFunctionNames = [
   'active_account'
   'status'
   'history'
+  'groups'
+  'console'
 ]
 // Names only: a message never shows a key's value.
 var shortReaderKeyNames = map(filter(items(readerKeys), key => length(key.value) < 32), key => key.key)

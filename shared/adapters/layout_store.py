@@ -11,6 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
+from shared.adapters.summary_rows import (
+    READY_STATUSES,
+    SUMMARY_PROPERTIES,
+    summary_from,
+    unready_from,
+)
 from shared.adapters.table_records import (
     FANOUT_JOBS,
     NEWEST,
@@ -42,12 +48,14 @@ from shared.adapters.table_rows import (
 from shared.app.errors import ConflictError, WriteConflictError
 from shared.core.fanout import FanoutJob
 from shared.core.limits import check_entity
+from shared.core.listing import ActiveSummary
 from shared.core.model import Group, SignalKind
 from shared.core.state import AuditRecord, GroupState, KnownUpdate
 
 Row = tuple[Entity, str]  # an entity and its ETag
 PING_PARTITION, PING_ROW = "_health", "ping"
 Span = tuple[str, str | None]  # RowKeys from low up to high (excluded), or exactly low
+Unless = tuple[str, Sequence[str]]  # a property, and the values that leave a row out
 _NEWEST_WRITE_ATTEMPTS = 8
 _DELETES_PER_TRANSACTION = 100  # an entity-group transaction's limit
 _NEWEST_BACKOFF_SECONDS = 0.01
@@ -74,6 +82,14 @@ class TableAccess(Protocol):
 
     def partitions_with(self, rows: Sequence[str]) -> list[str]:
         """The partitions that hold a row with one of these RowKeys."""
+        ...
+
+    def rows_across(
+        self, span: Span, select: Sequence[str], unless: Unless | None = None
+    ) -> list[Entity]:
+        """Every partition's rows whose RowKey falls in the span, with PartitionKey and the
+        `select`ed properties only (a property a row lacks is absent or None), leaving out
+        the rows whose property `unless[0]` holds one of the values `unless[1]`: one query."""
         ...
 
     def transact(self, partition: str, operations: Sequence[Operation]) -> str:
@@ -119,6 +135,20 @@ class LayoutStore:
         the cheapest call Table Storage has, for the route apps call before every job."""
         found = self._access.row(group, ACTIVE_ROW)
         return state_from(found[0], found[1], {}, {}) if found is not None else None
+
+    def active_summaries(self) -> list[ActiveSummary]:
+        """Each written group's active account, pin and block: one query over the table for
+        those few properties of the `active` rows, never a group's incidents or audit."""
+        rows = self._access.rows_across(_span(ACTIVE_ROW), SUMMARY_PROPERTIES)
+        return [summary_from(e) for e in rows if not e["PartitionKey"].startswith("_")]
+
+    def unready_accounts(self) -> dict[str, frozenset[str]]:
+        """By group, the accounts whose latest readiness check failed: one query over the
+        table that leaves out the passing (and never probed) accounts' rows."""
+        rows = self._access.rows_across(
+            _prefixed(READINESS_PREFIX), ["Account"], ("Status", READY_STATUSES)
+        )
+        return unready_from(rows)
 
     def groups_tracking(self, key: str) -> list[str]:
         """Names of the groups that hold an incident with this key."""

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Sequence
 from datetime import datetime
 
-from shared.adapters.layout_store import LayoutStore, Row, Span
+from shared.adapters.layout_store import LayoutStore, Row, Span, Unless
 from shared.adapters.table_rows import Entity, Operation
 from shared.app.errors import ConflictError, QueueUnavailableError, StorageUnavailableError
 
@@ -58,6 +58,21 @@ class MemoryTableAccess:
         with self._lock:
             self._check()
             return sorted(p for p, held in self._rows.items() if any(r in held for r in rows))
+
+    def rows_across(
+        self, span: Span, select: Sequence[str], unless: Unless | None = None
+    ) -> list[Entity]:
+        """Every partition's rows in the span, projected, less those `unless` names."""
+        with self._lock:
+            self._check()
+            found = [
+                entity
+                for partition in sorted(self._rows)
+                for key, (entity, _) in sorted(self._rows[partition].items())
+                if _within(key, span) and (unless is None or entity.get(unless[0]) not in unless[1])
+            ]
+            wanted = ("PartitionKey", *select)
+            return [{k: copy.deepcopy(e[k]) for k in wanted if k in e} for e in found]
 
     def transact(self, partition: str, operations: Sequence[Operation]) -> str:
         """Check every condition first, then apply every operation: all or nothing."""

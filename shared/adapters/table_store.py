@@ -27,7 +27,7 @@ from azure.core.exceptions import (
 )
 from azure.data.tables import TableClient, TableTransactionError, UpdateMode
 
-from shared.adapters.layout_store import LayoutStore, Row, Span
+from shared.adapters.layout_store import LayoutStore, Row, Span, Unless
 from shared.adapters.table_rows import Entity, Operation
 from shared.app.errors import ConflictError, StorageUnavailableError
 from shared.core.limits import UnstorableValueError
@@ -106,6 +106,28 @@ class AzureTableAccess:
         with self._translated("find the groups tracking an incident"):
             entities = self._table.query_entities(query, parameters=params, select=["PartitionKey"])
             return sorted({e["PartitionKey"] for e in entities})
+
+    def rows_across(
+        self, span: Span, select: Sequence[str], unless: Unless | None = None
+    ) -> list[Entity]:
+        """Every partition's rows in the span, projected: one query over the table, with the
+        rows `unless` names left out by the service."""
+        low, high = span
+        params: dict[str, Any] = {"lo": low}
+        query = "RowKey eq @lo"
+        if high is not None:
+            params["hi"] = high
+            query = "RowKey ge @lo and RowKey lt @hi"
+        if unless is not None:
+            name, values = unless
+            for n, value in enumerate(values):
+                params[f"u{n}"] = value
+                query += f" and {name} ne @u{n}"
+        with self._translated("read every group's summary"):
+            entities = self._table.query_entities(
+                query, parameters=params, select=["PartitionKey", *select]
+            )
+            return [dict(entity) for entity in entities]
 
     def transact(self, partition: str, operations: Sequence[Operation]) -> str:
         """One entity-group transaction; the first entity's new ETag."""

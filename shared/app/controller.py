@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from shared.app.accounts import AccountDirectory
 from shared.app.fanout import INLINE_GROUPS_DEFAULT, FanoutBatches
 from shared.app.intake import AlertIntake, AlertResult
+from shared.app.listing import GroupPage, GroupPages
 from shared.app.newest import NewestUpdates
 from shared.app.notifications import Notifications
 from shared.app.operator import OperatorMoves
@@ -23,11 +24,12 @@ from shared.app.telemetry import NullTelemetry, Telemetry
 from shared.app.unit_of_work import GroupWriter
 from shared.core.decide import DEFAULT_TIMEKEEPING
 from shared.core.failover import initial_state
+from shared.core.listing import PageQuery
 from shared.core.manual import ManualRequest
 from shared.core.model import Config, Group, Timekeeping
 from shared.core.state import AuditRecord, Decision, GroupState
 
-__all__ = ["AlertResult", "Controller"]
+__all__ = ["AlertResult", "Controller", "GroupPage"]
 
 
 def utc_now() -> datetime:
@@ -109,6 +111,7 @@ class Controller:
             timekeeping,
             telemetry,
         )
+        self.pages = GroupPages(config, store, self._writer.read, clock)
 
     def handle_alert(self, body: bytes) -> AlertResult:
         """An action-group delivery (see `AlertIntake.handle`)."""
@@ -137,6 +140,10 @@ class Controller:
     def states(self, groups: Sequence[Group]) -> list[GroupState]:
         """Each group's stored (or initial) state, read in parallel."""
         return self._parallel.map(list(groups), self._writer.read)
+
+    def group_page(self, query: PageQuery) -> GroupPage:
+        """One page of groups for the console (see `GroupPages.page`)."""
+        return self.pages.page(query)
 
     def active_state(self, group: Group) -> GroupState:
         """The group's active-account fields (no incidents or readiness): one point read."""

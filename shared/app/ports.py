@@ -13,6 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from shared.core.fanout import FanoutJob
+from shared.core.listing import ActiveSummary
 from shared.core.model import Account, ArmAccount, Group, ProbeResult, SignalKind
 from shared.core.notification import Notification, NotifyResult
 from shared.core.state import AuditRecord, GroupState, KnownUpdate
@@ -31,6 +32,14 @@ class StateStore(Protocol):
 
     def groups_tracking(self, key: str) -> list[str]:
         """Names of the groups that hold an incident with this key."""
+        ...
+
+    def active_summaries(self) -> list[ActiveSummary]:
+        """Each written group's active account, pin and block, and nothing else (one query)."""
+        ...
+
+    def unready_accounts(self) -> dict[str, frozenset[str]]:
+        """By group, the accounts whose latest readiness check failed (one query)."""
         ...
 
     def save(

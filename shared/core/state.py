@@ -139,7 +139,12 @@ class GroupState:
 
     def pin_in_force(self, now: datetime) -> bool:
         """True when the group is pinned and the pin has not expired."""
-        return self.pinned and (self.pin_expires is None or now < self.pin_expires)
+        return pin_holds(self.pinned, self.pin_expires, now)
+
+
+def pin_holds(pinned: bool, expires: datetime | None, now: datetime) -> bool:
+    """A pin holds from when it is set until its expiry (if it has one)."""
+    return pinned and (expires is None or now < expires)
 
 
 @dataclass(frozen=True)

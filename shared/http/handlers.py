@@ -19,6 +19,9 @@ from shared.app.errors import StorageUnavailableError, TimeoutUnavailableError, 
 from shared.app.intake import AlertResult
 from shared.core.fanout import InvalidBatchError
 from shared.http.auth import AlertAuthenticator, ForbiddenError, UnauthenticatedError
+from shared.http.console import console_response
+from shared.http.console_query import parse_page_query
+from shared.http.console_views import etag_of_page, page_view
 from shared.http.errors import HANDLED, error, error_response, json_response
 from shared.http.openapi import api_document
 from shared.http.operators import BREAK_GLASS_ACTOR, Operator, OperatorAuthenticator
@@ -138,6 +141,22 @@ class HttpApi:
         except HANDLED as exc:
             return self._answer(exc)
         return json_response(200, history_view(records))
+
+    def groups(self, req: func.HttpRequest) -> func.HttpResponse:
+        """GET /api/groups?search=&filter=&page=&pageSize=&timeline=: one page of groups."""
+        try:
+            page = self._controller().group_page(parse_page_query(req.params))
+        except HANDLED as exc:
+            return self._answer(exc)
+        view = page_view(page)
+        headers = {"ETag": etag_of_page(view), "Cache-Control": "no-cache"}
+        if etag_matches(req.headers.get("If-None-Match"), headers["ETag"]):
+            return func.HttpResponse(status_code=304, headers=headers)
+        return json_response(200, {"time": page.time.isoformat(), **view}, headers)
+
+    def console(self, req: func.HttpRequest) -> func.HttpResponse:
+        """GET /api/console: the operator console's page (it reads GET /api/groups)."""
+        return console_response()
 
     def failover(self, req: func.HttpRequest) -> func.HttpResponse:
         """POST /api/failover: an operator's move, pin or unpin; the actor is who signed in."""
