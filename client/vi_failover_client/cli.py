@@ -18,7 +18,7 @@ from typing import Any
 
 from azure.core.credentials import TokenCredential
 
-from vi_failover_client import alerts
+from vi_failover_client import alerts, cli_replay
 from vi_failover_client import cli_output as view
 from vi_failover_client.account import account_view
 from vi_failover_client.cli_api import (
@@ -346,6 +346,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--interval", type=_number(float), default=5.0, metavar="S")
     sub.add_argument("--count", type=_number(int), metavar="N", help="stop after N changes")
     sub.add_argument("--timeout", type=_number(float), metavar="S", help="stop after S seconds")
+    cli_replay.add_parser(commands, fmt)
     return parser
 
 
@@ -402,6 +403,8 @@ def main(argv: Sequence[str] | None = None, *, credential: TokenCredential | Non
             Output(sys.stdout, sys.stderr, suspects).error(complaint.getvalue().rstrip())
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     out = Output(sys.stdout, sys.stderr, (args.key or "", *env_secrets), width)
+    if args.command == "replay":  # offline: no API, no credentials
+        return cli_replay.run(args, out)
     api: Api | None = None
     try:
         api = _api(args, credential)
