@@ -10,6 +10,7 @@ from shared.core.failover import auto_moves_today
 from shared.core.fanout import FanoutJob
 from shared.core.lifecycle import held
 from shared.core.model import Group, ReadinessStatus
+from shared.core.signal_json import signal_json
 from shared.core.state import AuditRecord, Decision, GroupState, Incident, IncidentStatus, Readiness
 
 
@@ -136,6 +137,7 @@ def history_view(records: list[AuditRecord]) -> dict[str, object]:
                     "regions": list(r.regions),
                     "services": list(r.services),
                     "resourceId": r.resource_id or None,
+                    "parsed": signal_json(r.signal) if r.signal is not None else None,
                 },
             }
             for r in records
