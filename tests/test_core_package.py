@@ -17,7 +17,7 @@ REPLAY_CLIENT = sorted((ROOT / "client" / "vi_failover_client").glob("*replay*.p
 def imported(module: Path) -> set[str]:
     """The top-level names of every module the file imports (absolute imports)."""
     tree = ast.parse(module.read_text(encoding="utf-8"))
-    names = set()
+    names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
