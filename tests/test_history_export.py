@@ -8,13 +8,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from vi_failover_client.history_export import alert_of, export_lines
+from vi_failover_client.history_export import alert_of, export_lines, readiness_events
 
 from shared.adapters.table_records import audit_entity, audit_from
 from shared.core.alerts import parse_alert
 from shared.core.limits import MAX_STRING_UNITS, utf16_units
 from shared.core.model import Signal
-from shared.core.replay_input import delivery_of
+from shared.core.replay_input import delivery_of, readiness_windows
 from shared.core.signal_json import SIGNAL_UNITS, signal_json, signal_text, watched_first
 from shared.core.state import AuditRecord
 from tests import alertfactory as af
@@ -88,3 +88,33 @@ def test_export_writes_each_update_once_oldest_first_when_first_received() -> No
     lines = export_lines(records)
 
     assert ["2026-03-02T09:00:00.1+00:00"] == [line["receivedAt"] for line in lines]
+
+
+def test_readiness_windows_are_exported_from_the_timers_audit_lines() -> None:
+    """Two groups audit the same probes: one window per failing spell, closed by the next
+    change, the last one open; replay reads the file as its readiness events."""
+    lines = [
+        ("09:20:00.2", "g2", "contoso-westus: unreachable → healthy: VI GET /Videos → 200"),
+        ("09:20:00.1", "g1", "contoso-westus: unreachable → healthy: VI GET /Videos → 200"),
+        ("09:10:00.1", "g1", "contoso-westus: degraded → unreachable: VI GET /Videos → 503"),
+        ("09:05:00.2", "g2", "contoso-westus: healthy → degraded: VI GET /Videos → 200 in 4 s"),
+        ("09:05:00.1", "g1", "contoso-westus: healthy → degraded: VI GET /Videos → 200 in 4 s"),
+        ("09:00:00.1", "g1", "contoso-eastus: unknown → unauthorized: ARM → 403"),
+    ]
+    records = [
+        {"time": f"2026-03-02T{t}+00:00", "group": g, "action": "readiness", "reason": r}
+        for t, g, r in lines
+    ]
+
+    events = readiness_events(records)
+
+    assert [
+        ("contoso-eastus", "09:00:00.1", None, "unauthorized"),
+        ("contoso-westus", "09:05:00.1", "09:10:00.1", "degraded"),
+        ("contoso-westus", "09:10:00.1", "09:20:00.1", "unreachable"),
+    ] == [
+        (e["account"], e["from"][11:21], e.get("to", "")[11:21] or None, e["status"])
+        for e in events
+    ]
+    windows = readiness_windows({"events": events}, "r.json", ["contoso-eastus", "contoso-westus"])
+    assert "VI GET /Videos → 503" == windows[2].evidence

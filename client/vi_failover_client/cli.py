@@ -110,10 +110,13 @@ def cmd_read(api: Api, args: argparse.Namespace, out: Output) -> int:
         body = _active(api, args, out)
         return _show(out, args, body, [view.active_line(body, datetime.now(UTC))])
     export = getattr(args, "export", None)
+    if getattr(args, "export_readiness", None) and not export:
+        raise CliError(EXIT_USAGE, "--export-readiness goes with --export FILE")
     limit = getattr(args, "limit", None) or (EXPORT_LIMIT if export else 20)
     body = api.json("GET", "history", params={"group": group, "limit": limit})
     if export:
-        return history_export.export(body, export, out, as_json=args.json)
+        readiness = args.export_readiness
+        return history_export.export(body, export, out, as_json=args.json, readiness=readiness)
     return _show(out, args, body, view.history_lines(body, out))
 
 
@@ -319,6 +322,9 @@ def _parser() -> argparse.ArgumentParser:
         "--limit", type=_number(int, EXPORT_LIMIT), help="1-1000 (default 20; 1000 with --export)"
     )
     sub.add_argument("--export", metavar="FILE", help="write its alerts as JSON Lines for replay")
+    sub.add_argument(
+        "--export-readiness", metavar="FILE", help="with --export: its readiness windows too"
+    )
     sub = command("failover", f"move a group to an account, optionally pinned. {WRITE_NOTE}")
     sub.add_argument("--group", required=True)
     sub.add_argument("--to", required=True, metavar="ACCOUNT")

@@ -8,6 +8,7 @@ received it, and a common-schema alert that the app's parser reads back into the
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -15,6 +16,9 @@ from vi_failover_client.cli_api import EXIT_OK, EXIT_USAGE, CliError
 from vi_failover_client.cli_output import Output
 
 Json = dict[str, Any]
+# An audit line of the readiness timer: "<account>: <was> → <status>: <evidence>".
+_READINESS = re.compile(r"([A-Za-z0-9._-]+): \w+ → (\w+): (.*)", re.DOTALL)
+_READY = ("healthy", "unknown")
 _SUBSCRIPTION = "/subscriptions/00000000-0000-0000-0000-000000000000"
 
 
@@ -30,6 +34,30 @@ def export_lines(records: Iterable[Mapping[str, Any]]) -> list[Json]:
         # Newest first: the last one seen of an update is when it was first received.
         seen[key] = {"receivedAt": record["time"], "alert": alert_of(parsed, str(record["time"]))}
     return sorted(seen.values(), key=lambda line: str(line["receivedAt"]))
+
+
+def readiness_events(records: Iterable[Mapping[str, Any]]) -> list[Json]:
+    """The readiness windows the audit trail shows: from each change of an account into a
+    failing status to its next change (`to` absent while it lasts), as `replay --readiness`
+    reads them. Every group audits the same probe: consecutive equal statuses are one."""
+    changes: dict[str, list[tuple[str, str, str]]] = {}
+    for record in records:
+        found = _READINESS.match(str(record.get("reason") or ""))
+        if record.get("action") == "readiness" and found:
+            account, status, evidence = found.groups()
+            changes.setdefault(account, []).append((str(record["time"]), status, evidence))
+    events = []
+    for account, seen in sorted(changes.items()):
+        seen.sort()
+        kept = [c for n, c in enumerate(seen) if n == 0 or c[1] != seen[n - 1][1]]
+        for n, (time, status, evidence) in enumerate(kept):
+            if status in _READY:
+                continue
+            event: Json = {"account": account, "from": time, "status": status}
+            if n + 1 < len(kept):
+                event["to"] = kept[n + 1][0]
+            events.append({**event, "evidence": evidence})
+    return sorted(events, key=lambda e: str(e["from"]))
 
 
 def alert_of(parsed: Mapping[str, Any], received: str) -> Json:
@@ -88,20 +116,37 @@ def _resource_properties(parsed: Mapping[str, Any]) -> Json:
     return properties
 
 
-def export(body: Mapping[str, Any], path: str, out: Output, *, as_json: bool) -> int:
-    """Write the history file of a GET /api/history answer and say what it holds."""
+def export(
+    body: Mapping[str, Any], path: str, out: Output, *, as_json: bool, readiness: str | None
+) -> int:
+    """Write the history file (and the readiness file) of a GET /api/history answer and say
+    what they hold."""
     records = list(body.get("records") or [])
     lines = export_lines(records)
+    text = "".join(
+        json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n" for line in lines
+    )
+    _write(path, text, "--export")
+    events = readiness_events(records)
+    if readiness:
+        _write(readiness, json.dumps({"events": events}, indent=2, ensure_ascii=False) + "\n",
+               "--export-readiness")  # fmt: skip
+    if as_json:
+        out.json({"file": path, "alerts": len(lines), "records": len(records),
+                  "readinessFile": readiness, "readinessEvents": len(events)})  # fmt: skip
+        return EXIT_OK
+    span = f", {lines[0]['receivedAt']} to {lines[-1]['receivedAt']}" if lines else ""
+    out.line(f"{len(lines)} alerts from {len(records)} audit lines{span} → {path}")
+    if readiness:
+        out.line(f"{len(events)} readiness windows → {readiness}")
+    option = f" --readiness {readiness}" if readiness else ""
+    out.line(f"replay them: vi-failover replay {path}{option} --config <FAILOVER_CONFIG file>")
+    return EXIT_OK
+
+
+def _write(path: str, text: str, option: str) -> None:
     try:
         with open(path, "w", encoding="utf-8") as file:
-            for line in lines:
-                file.write(json.dumps(line, ensure_ascii=False, separators=(",", ":")) + "\n")
+            file.write(text)
     except OSError as exc:
-        raise CliError(EXIT_USAGE, f"--export {path}: cannot write it: {exc.strerror}") from None
-    if as_json:
-        out.json({"file": path, "alerts": len(lines), "records": len(records)})
-    else:
-        span = f", {lines[0]['receivedAt']} to {lines[-1]['receivedAt']}" if lines else ""
-        out.line(f"{len(lines)} alerts from {len(records)} audit lines{span} → {path}")
-        out.line(f"replay them: vi-failover replay {path} --config <FAILOVER_CONFIG file>")
-    return EXIT_OK
+        raise CliError(EXIT_USAGE, f"{option} {path}: cannot write it: {exc.strerror}") from None
