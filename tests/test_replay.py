@@ -27,6 +27,7 @@ HISTORY = ROOT / "examples" / "replay"
 DEMO = ROOT / "devhost" / "demo-config.json"
 AUTO = ROOT / "examples" / "config-auto-failback.json"
 ACCOUNTS = ["contoso-eastus", "contoso-westus"]
+EARLIER = "2026-11-20T09:00:00.0000000Z"  # before alertfactory's default event time
 
 
 def history() -> list[Delivery]:
@@ -268,3 +269,24 @@ def test_an_account_without_a_location_cannot_be_replayed() -> None:
 
     with pytest.raises(ReplayInputError, match="contoso-westus has no location"):
         replay(parse_config(raw), history())
+
+
+def test_a_resolution_that_names_no_group_is_kept_and_a_late_activation_moves_nothing() -> None:
+    """As the app does: the resolution of a Central US incident is recorded as the newest
+    update, so its Active update arriving later (older) is stale for every group."""
+    resolved = af.service_health(
+        tracking_id="LATE-1", stage="Resolved", communication_id="2",
+        services=[("Azure AI Video Indexer", ["Central US"])],
+    )  # fmt: skip
+    active = af.service_health(tracking_id="LATE-1", communication_id="1", event_time=EARLIER)
+    history = [
+        Delivery(datetime(2026, 11, 20, 10, 5, tzinfo=UTC), resolved, "resolved.json"),
+        Delivery(datetime(2026, 11, 20, 10, 6, tzinfo=UTC), active, "late-active.json"),
+    ]
+
+    run = replay(load_config(str(DEMO)), history, tail=timedelta(0))
+
+    assert [("", "recorded"), ("default", "duplicate")] == [
+        (s.group, s.action) for s in run.steps if s.source != "tick"
+    ]
+    assert "contoso-eastus" == run.states["default"].active

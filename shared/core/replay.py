@@ -18,7 +18,14 @@ from shared.core.alerts import parse_alert
 from shared.core.decide import decide
 from shared.core.failover import initial_state
 from shared.core.jsontext import InvalidAlertError
-from shared.core.lifecycle import arrival, behind, impacted_accounts, known_update, with_clamped
+from shared.core.lifecycle import (
+    arrival,
+    behind,
+    impacted_accounts,
+    is_closing,
+    known_update,
+    with_clamped,
+)
 from shared.core.model import (
     Config,
     Group,
@@ -145,6 +152,8 @@ class _Simulation:
         return ProbeResult(ReadinessStatus.HEALTHY, HEALTHY_EVIDENCE, now)
 
     def tick(self, now: datetime, delivery: str) -> None:
+        forget = now - self.clock.retention  # as the app's timer forgets old newest updates
+        self.newest = {k: u for k, u in self.newest.items() if u.remembered_at >= forget}
         for group in self.config.groups:
             probes = {a.name: self.probe(a.name, now) for a in group.accounts}
             state = self.states[group.name]
@@ -197,10 +206,14 @@ class _Simulation:
                 )
             )
         if not touched:
-            reason = "names no configured group"
+            action, reason = "ignored", "names no configured group"
             if parsed.synthetic:
                 reason = "synthetic test alert that names no configured account"
-            self._unmatched(delivery, what, "ignored", reason)
+            elif self._watched(parsed) and is_closing(parsed):
+                # As the app does: kept as the incident's newest update, so that a late
+                # activation of it moves nothing.
+                action, reason = "recorded", "names no configured group; kept as the newest update"
+            self._unmatched(delivery, what, action, reason)
 
     def _decide(
         self, signal: Signal, group: Group, now: datetime, delivery: str, newest: KnownUpdate | None
@@ -223,10 +236,7 @@ class _Simulation:
         if signal.kind is not SignalKind.SERVICE_HEALTH:
             return None
         before = self.newest.get(signal.key)
-        watched = not signal.services or any(
-            name in s.name.lower() for s in signal.services for name in self.service_names
-        )
-        if not watched:
+        if not self._watched(signal):
             return before
         came = arrival(signal, now, self.clock)
         if before is None or (
@@ -236,6 +246,12 @@ class _Simulation:
         elif came.clamped:
             self.newest[signal.key] = with_clamped(before, signal.update_id)
         return before
+
+    def _watched(self, signal: Signal) -> bool:
+        """Whether the update may be about a watched service: it names one, or names none."""
+        return not signal.services or any(
+            name in s.name.lower() for s in signal.services for name in self.service_names
+        )
 
     def _save(self, group: Group, decision: Decision, now: datetime) -> None:
         if decision.new_state is None:
