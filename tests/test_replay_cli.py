@@ -19,6 +19,20 @@ AUTO = ROOT / "examples" / "config-auto-failback.json"
 READINESS = ROOT / "examples" / "replay-readiness.json"
 
 
+def python(script: str, *path: Path) -> subprocess.CompletedProcess[str]:
+    """`script` in a fresh interpreter, importing from `path` (the client first)."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(p) for p in path)}
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT / "client",
+        timeout=60,
+        check=False,
+    )
+
+
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
     code = main(["replay", *argv])
     captured = capsys.readouterr()
@@ -157,18 +171,26 @@ def test_replay_loads_no_app_dependency_and_opens_no_connection() -> None:
         print(json.dumps({{"code": code, "loaded": loaded}}), file=sys.stderr)
         """
     )
-    path = os.pathsep.join([str(ROOT / "client"), str(ROOT)])
-    env = {**os.environ, "PYTHONPATH": path}
 
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT / "client",
-        timeout=60,
-        check=False,
-    )
+    result = python(script, ROOT / "client", ROOT)
 
     assert {"code": 0, "loaded": []} == json.loads(result.stderr.strip().splitlines()[-1])
     assert '"group": "default"' in result.stdout
+
+
+def test_without_the_core_package_replay_says_what_to_install() -> None:
+    """A client installed alone: the other commands' parser still loads, and replay exits 2
+    naming the package (the core made unimportable, as Python does for a module set to None)."""
+    script = textwrap.dedent(
+        f"""
+        import sys
+        sys.modules["shared"] = None
+        from vi_failover_client.cli import main
+        sys.exit(main(["replay", {str(HISTORY)!r}, "--config", {str(DEMO)!r}]))
+        """
+    )
+
+    result = python(script, ROOT / "client")
+
+    assert (2, "") == (result.returncode, result.stdout)
+    assert "pip install ./core" in result.stderr
