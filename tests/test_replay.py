@@ -27,6 +27,10 @@ HISTORY = ROOT / "examples" / "replay"
 DEMO = ROOT / "devhost" / "demo-config.json"
 AUTO = ROOT / "examples" / "config-auto-failback.json"
 ACCOUNTS = ["contoso-eastus", "contoso-westus"]
+WEST_ID = (
+    "/subscriptions/9b2c4e71-5d3a-4f0e-8c6b-2a7d1e9f4c30/resourceGroups/rg-video/providers/"
+    "Microsoft.VideoIndexer/accounts/contoso-westus"
+)
 EARLIER = "2026-11-20T09:00:00.0000000Z"  # before alertfactory's default event time
 
 
@@ -213,9 +217,17 @@ def test_an_exported_history_line_is_received_when_the_controller_received_it() 
         ({"receivedAt": "soon", "alert": {}}, "h:1: receivedAt"),
         ({"category": {"value": "Administrative"}, "properties": {}}, "category 'Administrative'"),
         ({"hello": 1}, "neither an alert"),
+        ({"category": "ServiceHealth", "properties": {}}, "eventProperties is not"),
         ({"schemaId": "azureMonitorCommonAlertSchema", "data": {}}, "no time to order it by"),
     ],
-    ids=["not-object", "bad-received", "other-category", "unknown-shape", "no-time"],
+    ids=[
+        "not-object",
+        "bad-received",
+        "other-category",
+        "unknown-shape",
+        "no-event-properties",
+        "no-time",
+    ],
 )
 def test_an_item_replay_cannot_read_is_refused_naming_it(item: object, message: str) -> None:
     """Bad input fails before anything is replayed, naming the item."""
@@ -290,3 +302,63 @@ def test_a_resolution_that_names_no_group_is_kept_and_a_late_activation_moves_no
         (s.group, s.action) for s in run.steps if s.source != "tick"
     ]
     assert "contoso-eastus" == run.states["default"].active
+
+
+@pytest.mark.parametrize(
+    ("record", "expected"),
+    [
+        (
+            {
+                "time": "2026-03-02T11:20:55.908Z",
+                "category": "ServiceHealth",
+                "resultType": "Resolved",
+                "operationName": "Microsoft.ServiceHealth/incident/action",
+                "properties": {
+                    "eventCategory": "ServiceHealth",
+                    "eventProperties": {
+                        "title": "Azure AI Video Indexer - East US",
+                        "incidentType": "Incident",
+                        "trackingId": "RPL4-8QK",
+                        "impactedServices": '[{"ImpactedRegions":[{"RegionName":"East US"}],'
+                        '"ServiceName":"Azure AI Video Indexer"}]',
+                        "stage": "Resolved",
+                        "communicationId": "638765196559082174",
+                    },
+                },
+            },
+            ("RPL4-8QK", Phase.RESOLVED, "", ("East US",)),
+        ),
+        (
+            {
+                "time": "2026-03-06T02:10:31.204Z",
+                "category": "ResourceHealth",
+                "resultType": "Active",
+                "resourceId": WEST_ID,
+                "properties": {
+                    "eventCategory": "ResourceHealth",
+                    "eventDataId": "9e5b4062-7b8f-4c2e-9da5-4fb06bd28e55",
+                    "eventProperties": {
+                        "title": "Video Indexer account health status changed to unavailable",
+                        "currentHealthStatus": "Unavailable",
+                        "previousHealthStatus": "Available",
+                        "type": "Downtime",
+                    },
+                },
+            },
+            (WEST_ID.lower(), Phase.ACTIVE, "Unavailable", ()),
+        ),
+    ],
+    ids=["service-health-resolved", "resource-health-unavailable"],
+)
+def test_a_diagnostic_setting_record_is_read_as_the_webhook_would_have_sent_it(
+    record: dict[str, object], expected: tuple[object, ...]
+) -> None:
+    """Activity Log records a diagnostic setting wrote to storage or Log Analytics (`time`,
+    `category`, `properties.eventProperties`) parse with the app's own parser."""
+    delivery = delivery_of(record, "insights-activity-logs.json")
+    signal = parse_alert(delivery.payload)
+
+    assert isinstance(signal, Signal)
+    regions = tuple(r for s in signal.services for r in s.regions)
+    assert expected == (signal.key, signal.phase, signal.health, regions)
+    assert str(record["time"]).startswith(f"{delivery.received:%Y-%m-%dT%H:%M:%S}")

@@ -4,9 +4,10 @@ windows. Pure: the caller reads the files and hands over decoded JSON.
 An item of the history is one of:
 - an alert as the action group posted it (the common alert schema or the legacy
   `Microsoft.Insights/activityLogs` envelope, test-button alerts included);
-- an Activity Log event as the portal, `az monitor activity-log list` or a diagnostic
-  setting exports it (`category.value` ServiceHealth or ResourceHealth): it is wrapped in the
-  legacy envelope the action group would have posted, so the app's own parser reads it;
+- an Activity Log event as the portal or `az monitor activity-log list` exports it
+  (`category.value` ServiceHealth or ResourceHealth), or as a diagnostic setting writes it to
+  storage or Log Analytics (`time`, `category`, `properties.eventProperties`): it is wrapped in
+  the legacy envelope the action group would have posted, so the app's own parser reads it;
 - `{"receivedAt": "<ISO time>", "alert": {...}}`, what `vi-failover history --export` writes:
   the alert and when the controller received it.
 
@@ -133,9 +134,12 @@ def _envelope(item: object, source: str) -> dict[str, Any]:
     category = item.get("category")
     if isinstance(category, dict) and "properties" in item:
         return _legacy_from_event(item, category, source)
+    properties = item.get("properties")
+    if isinstance(category, str) and isinstance(properties, dict):
+        return _legacy_from_resource_log(item, category, properties, source)
     raise ReplayInputError(
         f"{source}: neither an alert (no schemaId) nor an exported Activity Log event "
-        "(no category.value)"
+        "(no category.value, nor category and properties.eventProperties)"
     )
 
 
@@ -173,6 +177,27 @@ def _legacy_from_event(
         "schemaId": LEGACY_SCHEMA,
         "data": {"status": "Activated", "context": {"activityLog": log}},
     }
+
+
+def _legacy_from_resource_log(
+    record: Mapping[str, Any], category: str, properties: Mapping[str, Any], source: str
+) -> dict[str, Any]:
+    """A diagnostic setting's record (`time`, `category`, `properties.eventProperties`) as the
+    exported event it was written from."""
+    event = properties.get("eventProperties")
+    if not isinstance(event, dict):
+        raise ReplayInputError(f"{source}: properties.eventProperties is not a JSON object")
+    status = event.get("status") or record.get("resultType")
+    exported = {
+        "eventTimestamp": record.get("time"),
+        "submissionTimestamp": record.get("time"),
+        "status": status,
+        "properties": event,
+        **{k: record[k] for k in ("resourceId", "correlationId", "level") if k in record},
+    }
+    if isinstance(properties.get("eventDataId"), str):
+        exported["eventDataId"] = properties["eventDataId"]
+    return _legacy_from_event(exported, {"value": category}, source)
 
 
 def _plain(value: object) -> object:
