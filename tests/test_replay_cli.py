@@ -127,8 +127,9 @@ def test_compare_json_lists_the_differences(capsys: pytest.CaptureFixture[str]) 
         ([str(HISTORY), "--config", str(ROOT / "README.md")], "config"),
         ([str(HISTORY), "--config", str(DEMO), "--readiness", str(DEMO)], "expected a list"),
         ([str(ROOT / "devhost"), "--config", str(DEMO)], "neither an alert"),
+        ([str(HISTORY), "--config", str(DEMO), "--tick-minutes", "7"], "divide 60"),
     ],
-    ids=["no-history", "config-not-json", "readiness-not-events", "not-alerts"],
+    ids=["no-history", "config-not-json", "readiness-not-events", "not-alerts", "tick-of-7"],
 )
 def test_input_replay_cannot_read_exits_2_naming_it(
     capsys: pytest.CaptureFixture[str], argv: list[str], message: str

@@ -49,10 +49,10 @@ def add_parser(commands: Any, formatter: type[argparse.HelpFormatter]) -> None:
     )
     sub.add_argument(
         "--tick-minutes",
-        type=_minutes(60),
+        type=_tick_minutes,
         default=5,
         metavar="N",
-        help="the readiness timer's interval, as READINESS_SCHEDULE (default 5)",
+        help="the readiness timer's interval: 0 */N * * * * (N divides 60; default 5)",
     )
     sub.add_argument(
         "--tail-minutes",
@@ -145,6 +145,16 @@ def _paired(
 
 def _name(path: Path | None) -> str:
     return path.name if path is not None else "FAILOVER_CONFIG"
+
+
+def _tick_minutes(text: str) -> int:
+    """Like READINESS_SCHEDULE's `0 */N * * * *`: N divides the hour, so ticks are evenly
+    spaced."""
+    value = int(text) if text.isdigit() else 0
+    if value < 1 or 60 % value:
+        divisors = "1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30 or 60"
+        raise argparse.ArgumentTypeError(f"expected minutes that divide 60: {divisors}")
+    return value
 
 
 def _minutes(most: int) -> Any:

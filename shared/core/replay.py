@@ -99,7 +99,8 @@ def replay(
                 "it from ARM, so give every account its location"
             )
     ordered = in_order(deliveries)
-    times = [d.received for d in ordered] + [w.start for w in readiness]
+    ends = [w.end for w in readiness if w.end is not None]
+    times = [d.received for d in ordered] + [w.start for w in readiness] + ends
     if not times:
         raise ReplayInputError("the history holds no alert and no readiness event")
     start = min(times)
