@@ -416,10 +416,10 @@ def main(argv: Sequence[str] | None = None, *, credential: TokenCredential | Non
             Output(sys.stdout, sys.stderr, suspects).error(complaint.getvalue().rstrip())
         return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     out = Output(sys.stdout, sys.stderr, (args.key or "", *env_secrets), width)
-    if args.command == "replay":  # offline: no API, no credentials
-        return cli_replay.run(args, out)
     api: Api | None = None
     try:
+        if args.command == "replay":  # offline: no API, no credentials
+            return cli_replay.run(args, out)
         api = _api(args, credential)
         out.secrets = (*out.secrets, *api.credentials.secrets())
         with api.session:
