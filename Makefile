@@ -24,7 +24,7 @@ debian:
 	@devhost/ensure_debian_packages.sh datefudge=datefudge chromium=chromium \
 		chromedriver=chromium-driver
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt client/pyproject.toml
+$(VENV)/.installed: requirements.txt requirements-dev.txt client/pyproject.toml core/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt

@@ -204,3 +204,18 @@ def test_check_entity_names_what_table_storage_would_refuse(
 def test_clean_replaces_only_lone_surrogates() -> None:
     """A valid astral character stays; a lone surrogate becomes U+FFFD."""
     assert "\U0001f600 \ufffd" == clean("\U0001f600 \ud83d")
+
+
+def test_a_huge_signal_is_kept_cut_to_fit_with_the_watched_service_first(
+    app: InMemory | OverHttp,
+) -> None:
+    """3,000 services with Video Indexer last: the audit line keeps the parsed signal cut to
+    fit, with Video Indexer (the watched service) among the services kept."""
+    names = [f"Service {n}" for n in range(2_999)] + ["Azure AI Video Indexer"]
+    app.post(alert_text(services=[(name, ("East US",)) for name in names]))
+
+    parsed = app.get("history").body["records"][0]["evidence"]["parsed"]  # type: ignore[index]
+
+    kept = [s["name"] for s in parsed["services"]]
+    assert ("Azure AI Video Indexer", True) == (kept[0], 1 < len(kept) < 3_000)
+    assert len(json.dumps(parsed)) <= 32 * 1024

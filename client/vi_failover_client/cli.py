@@ -18,7 +18,7 @@ from typing import Any
 
 from azure.core.credentials import TokenCredential
 
-from vi_failover_client import alerts
+from vi_failover_client import alerts, cli_replay, history_export
 from vi_failover_client import cli_output as view
 from vi_failover_client.account import account_view
 from vi_failover_client.cli_api import (
@@ -39,6 +39,7 @@ from vi_failover_client.sources import SourceError
 from vi_failover_client.table import TableReader
 from vi_failover_client.urls import api_base
 
+EXPORT_LIMIT = 1000  # the most GET /api/history returns
 DESCRIPTION = "Operate vi-failover: see and move the active Video Indexer account of each group."
 WRITE_NOTE = (
     f"Signs in for VI_FAILOVER_AUDIENCE (app role {OPERATOR_ROLE}); "
@@ -108,8 +109,14 @@ def cmd_read(api: Api, args: argparse.Namespace, out: Output) -> int:
     if args.command == "active":
         body = _active(api, args, out)
         return _show(out, args, body, [view.active_line(body, datetime.now(UTC))])
-    params = {"group": group, "limit": getattr(args, "limit", None)}
-    body = api.json("GET", "history", params=params)
+    export = getattr(args, "export", None)
+    if getattr(args, "export_readiness", None) and not export:
+        raise CliError(EXIT_USAGE, "--export-readiness goes with --export FILE")
+    limit = getattr(args, "limit", None) or (EXPORT_LIMIT if export else 20)
+    body = api.json("GET", "history", params={"group": group, "limit": limit})
+    if export:
+        readiness = args.export_readiness
+        return history_export.export(body, export, out, as_json=args.json, readiness=readiness)
     return _show(out, args, body, view.history_lines(body, out))
 
 
@@ -311,7 +318,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--group", help="needed when the app serves several groups, or for the table")
     sub = command("history", "the audit trail, newest first")
     sub.add_argument("--group", help="one group (default: all, and unmatched alerts)")
-    sub.add_argument("--limit", type=_number(int, 1000), default=20, help="1-1000 (default 20)")
+    sub.add_argument(
+        "--limit", type=_number(int, EXPORT_LIMIT), help="1-1000 (default 20; 1000 with --export)"
+    )
+    sub.add_argument("--export", metavar="FILE", help="write its alerts as JSON Lines for replay")
+    sub.add_argument(
+        "--export-readiness", metavar="FILE", help="with --export: its readiness windows too"
+    )
     sub = command("failover", f"move a group to an account, optionally pinned. {WRITE_NOTE}")
     sub.add_argument("--group", required=True)
     sub.add_argument("--to", required=True, metavar="ACCOUNT")
@@ -346,6 +359,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--interval", type=_number(float), default=5.0, metavar="S")
     sub.add_argument("--count", type=_number(int), metavar="N", help="stop after N changes")
     sub.add_argument("--timeout", type=_number(float), metavar="S", help="stop after S seconds")
+    cli_replay.add_parser(commands, fmt)
     return parser
 
 
@@ -404,6 +418,8 @@ def main(argv: Sequence[str] | None = None, *, credential: TokenCredential | Non
     out = Output(sys.stdout, sys.stderr, (args.key or "", *env_secrets), width)
     api: Api | None = None
     try:
+        if args.command == "replay":  # offline: no API, no credentials
+            return cli_replay.run(args, out)
         api = _api(args, credential)
         out.secrets = (*out.secrets, *api.credentials.secrets())
         with api.session:

@@ -16,6 +16,7 @@ from shared.adapters.table_rows import AUDIT_PREFIX, Entity, token, utc
 from shared.core.fanout import FanoutJob
 from shared.core.limits import REASON_UNITS, TITLE_UNITS, fit, fit_list
 from shared.core.model import ImpactedService, Phase, Signal, SignalKind
+from shared.core.signal_json import signal_from, signal_text
 from shared.core.state import AuditRecord, KnownUpdate
 
 # Partitions that are not groups: group names cannot start with "_".
@@ -53,6 +54,7 @@ def audit_entity(record: AuditRecord) -> Entity:
         "Regions": json.dumps(list(fit_list(record.regions))),
         "Services": json.dumps(list(fit_list(record.services))),
         "ResourceId": fit(record.resource_id, TITLE_UNITS),
+        "Signal": signal_text(record.signal) if record.signal is not None else "",
     }
 
 
@@ -81,7 +83,19 @@ def audit_from(entity: Entity) -> AuditRecord:
         regions=tuple(json.loads(entity.get("Regions") or "[]")),
         services=tuple(json.loads(entity.get("Services") or "[]")),
         resource_id=text("ResourceId"),
+        signal=_signal(text("Signal")),
     )
+
+
+def _signal(text: str) -> Signal | None:
+    """The signal an audit line kept; None for lines without one (or written before they were
+    kept)."""
+    if not text:
+        return None
+    try:
+        return signal_from(json.loads(text))
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def newest_row(kind: SignalKind, key: str) -> str:

@@ -204,6 +204,7 @@ class AlertIntake:
                 title=signal.title,
                 incident_type=signal.incident_type,
                 stage=signal.stage or signal.status,
+                signal=signal,
             )
         self._store.append_audit([record])
 

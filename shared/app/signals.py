@@ -18,6 +18,7 @@ from shared.core.decide import decide
 from shared.core.lifecycle import impacted_accounts
 from shared.core.model import Group, ProbeResult, Signal, SignalKind, Timekeeping
 from shared.core.preflight import Preflight, likely_needs
+from shared.core.signal_json import watched_first
 from shared.core.state import Decision, GroupState, KnownUpdate
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,7 @@ class SignalApplier:
                 if not decision.needs:
                     if quiet and decision.new_state is None:
                         return replace(decision, audit=())
-                    return decision
+                    return _watched_first(decision, group)
                 self._probe(group, decision.needs, results, probed)
                 checked.update(decision.needs)
 
@@ -175,6 +176,17 @@ class SignalApplier:
                 "group %s: update %s of %s arrived meanwhile", group.name, late.update_id, late.key
             )
         return decision
+
+
+def _watched_first(decision: Decision, group: Group) -> Decision:
+    """The audit lines keep their signal with the group's watched services first: a signal too
+    big to keep whole is cut from the end (shared.core.signal_json)."""
+    names = group.policy.service_names
+    audit = tuple(
+        replace(r, signal=watched_first(r.signal, names)) if r.signal is not None else r
+        for r in decision.audit
+    )
+    return replace(decision, audit=audit)
 
 
 def _started_tracking(decision: Decision, key: str) -> bool:

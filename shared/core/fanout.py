@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from shared.core.model import ImpactedService, Phase, Signal, SignalKind
+from shared.core.model import Signal, SignalKind
+from shared.core.signal_json import signal_from, signal_json
 
 BATCH_GROUPS = 25  # groups per queue message: small batches spread over more workers
 MESSAGE_FORMAT = 1
@@ -90,7 +91,7 @@ def encode_batch(batch: FanoutBatch) -> str:
             "job": batch.job,
             "batch": [batch.index, batch.count],
             "groups": list(batch.groups),
-            "signal": _signal_json(batch.signal),
+            "signal": signal_json(batch.signal),
         },
         separators=(",", ":"),
     )
@@ -113,7 +114,7 @@ def decode_batch(text: str) -> FanoutBatch:
             raise InvalidBatchError("groups: not a list of names")
         return FanoutBatch(
             job=_text(raw, "job"),
-            signal=_signal_from(raw["signal"]),
+            signal=signal_from(raw["signal"]),
             groups=tuple(groups),
             index=int(index),
             count=int(count),
@@ -122,52 +123,6 @@ def decode_batch(text: str) -> FanoutBatch:
         raise
     except (KeyError, TypeError, ValueError) as exc:
         raise InvalidBatchError(f"missing or malformed field: {exc!r}") from None
-
-
-def _signal_json(signal: Signal) -> dict[str, Any]:
-    return {
-        "kind": signal.kind.value,
-        "key": signal.key,
-        "updateId": signal.update_id,
-        "eventTime": signal.event_time.isoformat(),
-        "phase": int(signal.phase),
-        "incidentType": signal.incident_type,
-        "status": signal.status,
-        "stage": signal.stage,
-        "title": signal.title,
-        "services": [{"name": s.name, "regions": list(s.regions)} for s in signal.services],
-        "resourceId": signal.resource_id,
-        "health": signal.health,
-        "synthetic": signal.synthetic,
-        "trackingId": signal.tracking_id,
-        "communicationId": signal.communication_id,
-    }
-
-
-def _signal_from(raw: dict[str, Any]) -> Signal:
-    event_time = datetime.fromisoformat(_text(raw, "eventTime"))
-    if event_time.tzinfo is None:
-        raise InvalidBatchError("signal.eventTime has no time zone")
-    return Signal(
-        kind=SignalKind(raw["kind"]),
-        key=_text(raw, "key"),
-        update_id=_text(raw, "updateId"),
-        event_time=event_time,
-        phase=Phase(int(raw["phase"])),
-        incident_type=_text(raw, "incidentType"),
-        status=_text(raw, "status"),
-        stage=_text(raw, "stage"),
-        title=_text(raw, "title"),
-        services=tuple(
-            ImpactedService(name=str(s["name"]), regions=tuple(str(r) for r in s["regions"]))
-            for s in raw["services"]
-        ),
-        resource_id=_text(raw, "resourceId"),
-        health=_text(raw, "health"),
-        synthetic=bool(raw["synthetic"]),
-        tracking_id=_text(raw, "trackingId"),
-        communication_id=_text(raw, "communicationId"),
-    )
 
 
 def _text(raw: dict[str, Any], name: str) -> str:

@@ -127,4 +127,5 @@ def evidence(signal: Signal, record: AuditRecord) -> AuditRecord:
         regions=tuple(sorted({r for s in signal.services for r in s.regions})),
         services=tuple(sorted({s.name for s in signal.services})),
         resource_id=signal.resource_id,
+        signal=signal,
     )

@@ -217,6 +217,8 @@ class AuditRecord:
     regions: tuple[str, ...] = ()
     services: tuple[str, ...] = ()
     resource_id: str = ""
+    # The signal as parsed, for `history --export` and replay; stored cut to fit (signal_json).
+    signal: Signal | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from shared.core.fanout import FanoutJob
 from shared.core.lifecycle import held
 from shared.core.model import Group, ReadinessStatus
 from shared.core.shadow import shadow_of
+from shared.core.signal_json import signal_json
 from shared.core.state import AuditRecord, Decision, GroupState, Incident, IncidentStatus, Readiness
 
 
@@ -153,6 +154,7 @@ def history_view(records: list[AuditRecord]) -> dict[str, object]:
                     "regions": list(r.regions),
                     "services": list(r.services),
                     "resourceId": r.resource_id or None,
+                    "parsed": signal_json(r.signal) if r.signal is not None else None,
                 },
             }
             for r in records
