@@ -30,10 +30,10 @@ def function_keys() -> str:
 
 
 @contextmanager
-def console_host(azurite: Azurite) -> Iterator[HostProcess]:
-    """A host on a table of its own, with the keys above and the master key."""
+def console_host(azurite: Azurite, **settings: str) -> Iterator[HostProcess]:
+    """A host on a table of its own, with the keys above and the master key (and `settings`)."""
     table = f"Console{uuid.uuid4().hex[:12]}"
-    env = {"LOCAL_FUNCTION_KEYS": function_keys(), "LOCAL_MASTER_KEY": MASTER_KEY}
+    env = {"LOCAL_FUNCTION_KEYS": function_keys(), "LOCAL_MASTER_KEY": MASTER_KEY, **settings}
     with HostProcess(azurite.connection_string, table, **env) as host:
         yield host
 

@@ -8,6 +8,7 @@ Set CONSOLE_SCREENSHOT=docs/console.png to save the screenshot the README shows.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -31,7 +32,7 @@ from tests.console_host import (
     run_readiness,
     send_alert,
 )
-from tests.hosting import ROOT, HostProcess
+from tests.hosting import DEMO_CONFIG, ROOT, HostProcess
 
 CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -182,3 +183,30 @@ def test_a_key_that_does_not_open_the_groups_is_asked_for_again(
     assert not browser.find_element(By.ID, "stale").is_displayed()
     assert READER_KEY not in browser.page_source
     browser.execute_script("sessionStorage.clear()")
+
+
+def test_a_group_in_shadow_mode_shows_where_apps_are_and_where_it_would_be(
+    browser: webdriver.Chrome, azurite: Azurite, tmp_path: Path
+) -> None:
+    """Shadow mode: after the first alert the card still shows East US as active, says it
+    would be on West US and why, and the timeline's newest dot is the move not made."""
+    config = json.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
+    config["policy"]["mode"] = "shadow"
+    (path := tmp_path / "shadow.json").write_text(json.dumps(config), encoding="utf-8")
+    with console_host(azurite, FAILOVER_CONFIG=str(path)) as shadow_host:
+        assert "would_fail_over" == send_alert(shadow_host)
+        open_console(browser, shadow_host, READER_KEY, refresh=60)
+        group = card(browser)
+        head = group.find_element(By.CSS_SELECTOR, ".head").text
+        would = group.find_element(By.CSS_SELECTOR, "p.shadow").text
+        dot = group.find_element(By.CSS_SELECTOR, "svg.strip circle")
+        active = group.find_element(By.CSS_SELECTOR, ".active-account").text
+
+    assert "contoso-eastus" == active
+    assert "shadow mode" in head
+    assert would.startswith("Shadow mode: would be on contoso-westus since ")
+    assert "contoso-eastus is impacted by VT0X-1AB" in would
+    assert ("would_fail_over", "would") == (
+        dot.get_attribute("data-action"),
+        dot.get_attribute("class"),
+    )

@@ -55,7 +55,8 @@
   function kind(record) {
     const a = record.action;
     if (a === "failed_over" || a === "failed_back" || a === "moved") return "move";
-    if (a === "blocked") return "block";
+    if (a === "blocked" || a === "would_block") return "block";
+    if (a === "would_fail_over" || a === "would_fail_back") return "would";
     if (a === "pinned" || a === "unpinned") return "pin";
     if (a === "readiness") return "readiness";
     if (a === "recorded" || a === "suppressed") {
@@ -124,12 +125,24 @@
         + ` · updated ${when(i.updatedAt)}`)));
   }
 
+  // Shadow mode: where the controller would have put the group, beside where apps are.
+  function shadow(g) {
+    if (g.mode !== "shadow") return "";
+    const apart = g.apartSince
+      ? `would be on ${g.wouldBeAccount} since ${when(g.apartSince)}; nothing moved`
+      : `would also be on ${g.wouldBeAccount}`;
+    return el("p", { class: "shadow" }, el("span", { class: "muted" }, "Shadow mode: "),
+      el("span", { class: "would-be" }, apart),
+      g.apartSince ? el("span", { class: "muted" }, ` (${g.wouldBeReason})`) : "");
+  }
+
   function card(g) {
     const secondary = g.role !== "primary";
     const badges = [el("span", { class: "badge " + (secondary ? "role-other" : "role-primary") }, g.role || "unknown")];
     if (g.pinned) badges.push(el("span", { class: "badge pinned" },
       "pinned" + (g.pinExpires ? " until " + when(g.pinExpires) : ", no expiry")));
     if (g.blockedSince) badges.push(el("span", { class: "badge blocked" }, "blocked since " + when(g.blockedSince)));
+    if (g.mode === "shadow") badges.push(el("span", { class: "badge shadow" }, "shadow mode"));
     return el("section", { class: "group" + (secondary ? " on-secondary" : "") + (g.blockedSince ? " is-blocked" : ""),
       "data-group": g.group },
       el("div", { class: "head" }, el("h2", {}, g.group),
@@ -137,7 +150,7 @@
           ` (${g.account.location || "?"})`), ...badges,
         el("span", { class: "muted" }, `v${g.version} since ${when(g.since)} by ${g.actor || "?"}`)),
       el("p", { class: "reason" }, el("span", { class: "muted" }, "Reason: "), g.reason),
-      accounts(g), incidents(g), timeline(g.timeline));
+      shadow(g), accounts(g), incidents(g), timeline(g.timeline));
   }
 
   function render(body) {
