@@ -195,3 +195,24 @@ def test_without_the_core_package_replay_says_what_to_install() -> None:
 
     assert (2, "") == (result.returncode, result.stdout)
     assert "pip install ./core" in result.stderr
+
+
+def test_send_alert_history_refuses_an_unreadable_history_and_a_mixed_request(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """`send-alert --history` reads the history before posting anything: a broken line is
+    exit 2 naming it, and --history beside FILE or --region is a usage error (nothing sent:
+    the URL answers nothing)."""
+    broken = tmp_path / "history.jsonl"
+    broken.write_text("\nnot json\n")  # line 1 blank, line 2 broken
+    url = "http://127.0.0.1:9/api"  # the discard port: a request would fail, not hang
+
+    codes = [
+        main(["--url", url, "send-alert", "--history", str(broken)]),
+        main(["--url", url, "send-alert", "--history", str(HISTORY), "--region", "East US"]),
+    ]
+    err = capsys.readouterr().err
+
+    assert [2, 2] == codes
+    assert "history.jsonl:2: not valid JSON" in err
+    assert "give --history alone, without FILE or --region" in err

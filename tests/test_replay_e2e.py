@@ -27,10 +27,10 @@ ACCOUNTS = ["contoso-eastus", "contoso-westus"]
 def test_the_stack_ends_where_replay_said_it_would(
     azurite: Azurite, table_name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Each delivery posted in the order received (exported events as the legacy webhook would
-    carry them): the same active account, the same incidents with the same statuses, and
-    the same outcome for every alert. Then `history --export` of the stack's audit trail
-    replays to the same decisions."""
+    """`vi-failover send-alert --history` posts each delivery in the order received (exported
+    events as the legacy webhook would carry them): the same active account, the same
+    incidents with the same statuses, and the same outcome for every alert. Then
+    `history --export` of the stack's audit trail replays to the same decisions."""
     files = sorted(HISTORY.glob("*.json"))
     deliveries = in_order(delivery_of(json.loads(f.read_text("utf-8")), f.name) for f in files)
     predicted = replay(load_config(str(DEMO)), deliveries)
@@ -39,12 +39,9 @@ def test_the_stack_ends_where_replay_said_it_would(
     }
     state = predicted.states["default"]
 
-    outcomes = {}
     with stack_on(azurite, table_name, str(DEMO)) as stack:
-        for delivery in deliveries:
-            response = stack.post(delivery.payload)
-            assert 200 == response.status_code, response.text
-            outcomes[delivery.source] = response.json()["outcome"]
+        sent = main(["--url", stack.host.url, "send-alert", "--history", str(HISTORY), "--json"])
+        answers = json.loads(capsys.readouterr().out)["sent"]
         group = requests.get(f"{stack.host.url}/status", timeout=30).json()["groups"][0]
         exported = tmp_path / "history.jsonl"
         code = main(["--url", stack.host.url, "history", "--export", str(exported)])
@@ -55,6 +52,9 @@ def test_the_stack_ends_where_replay_said_it_would(
     assert {k: i.status.value for k, i in state.incidents.items()} == {
         i["key"]: i["status"] for i in incidents
     }
+    assert 0 == sent
+    assert [d.source for d in deliveries] == [a["source"] for a in answers]
+    outcomes = {a["source"]: a["outcome"] for a in answers}
     assert {**expected_outcomes, "03-test-button.json": "ignored"} == outcomes
     assert (2, "contoso-eastus") == (group["version"] - 1, state.active)
     assert (0, "9 alerts from") == (code, capsys.readouterr().out[:13])

@@ -11,6 +11,7 @@ import shutil
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -177,6 +178,10 @@ def cmd_failover(api: Api, args: argparse.Namespace, out: Output) -> int:
 def cmd_send_alert(api: Api, args: argparse.Namespace, out: Output) -> int:
     """POST /api/alerts: a file's bytes as they are, or a generated Service Health alert."""
     generated = [args.region, args.incident_type, args.tracking_id, args.service, args.schema]
+    if args.history:
+        if args.file or any(generated) or args.resolve:
+            raise CliError(EXIT_USAGE, "give --history alone, without FILE or --region")
+        return _send_history(api, args, out)
     if args.file and (any(generated) or args.resolve):
         raise CliError(EXIT_USAGE, "give FILE or --region and its options, not both")
     if not args.file and not args.region:
@@ -207,6 +212,27 @@ def cmd_send_alert(api: Api, args: argparse.Namespace, out: Output) -> int:
     body = api.json("POST", "alerts", data=data, headers=headers, kind="alert")
     lines = [sent, *view.alert_lines(body, out)]
     return _show(out, args, body, [*lines, again] if again else lines)
+
+
+def _send_history(api: Api, args: argparse.Namespace, out: Output) -> int:
+    """POST every alert of a history, in the order received, as the action group would: so
+    the stack can be compared with what `vi-failover replay` says of the same history."""
+    found = cli_replay.deliveries(Path(args.history), out)
+    if found is None:
+        return EXIT_USAGE
+    answers = []
+    headers = {"Content-Type": "application/json"}
+    for source, data in found:
+        try:
+            body = api.json("POST", "alerts", data=data, headers=headers, kind="alert")
+        except CliError as exc:  # say which alert, then stop: the ones after it would not be
+            raise replace(exc, message=f"{source}: {exc.message}") from None
+        answers.append({"source": source, **body})
+        if not args.json:
+            out.line(f"{source}: {body.get('outcome')} — {body.get('reason')}")
+    if args.json:
+        out.json({"sent": answers})
+    return EXIT_OK
 
 
 def _resolve_command(args: argparse.Namespace) -> str:
@@ -343,6 +369,11 @@ def _parser() -> argparse.ArgumentParser:
         target.add_argument("--actor", help="who, for the audit trail (default: the server's)")
     sub = command("send-alert", "send an alert file, or generate a Service Health alert")
     sub.add_argument("file", nargs="?", metavar="FILE", help="JSON alert to POST as is; - is stdin")
+    sub.add_argument(
+        "--history",
+        metavar="HISTORY",
+        help="POST every alert of a history replay reads, in the order received (needs the core)",
+    )
     sub.add_argument("--region", action="append", help='e.g. "East US"; repeat for more')
     sub.add_argument(
         "--incident-type",

@@ -6,6 +6,7 @@ server: no storage, no network."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
@@ -165,3 +166,23 @@ def _minutes(most: int) -> Any:
         return value
 
     return parse
+
+
+def deliveries(history: Path, out: Output) -> list[tuple[str, bytes]] | None:
+    """A history as `replay` reads it, in the order received, each payload as the action group
+    would have posted it (an exported Activity Log event as the legacy webhook carries it):
+    `(source, body)` pairs for `send-alert --history`. None (after saying why) when the core
+    is missing or the history cannot be read."""
+    try:
+        from shared.core.replay_input import ReplayInputError, in_order  # noqa: PLC0415
+        from vi_failover_client.replay_files import load_history  # noqa: PLC0415
+    except ImportError as exc:
+        missing = f"--history needs the decision core ({exc.name})"
+        out.error(f"vi-failover: error: {missing}: {CORE_HINT}")
+        return None
+    try:
+        loaded = in_order(load_history(history))
+    except ReplayInputError as exc:
+        out.error(f"vi-failover: error: {exc}")
+        return None
+    return [(d.source, json.dumps(d.payload).encode()) for d in loaded]
