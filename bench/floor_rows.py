@@ -16,6 +16,8 @@ from azure.core import MatchConditions
 from azure.data.tables import UpdateMode
 
 from bench.stack import account
+from shared.core.model import ImpactedService, Phase, Signal, SignalKind
+from shared.core.signal_json import signal_text
 
 Entity = dict[str, Any]
 Step = tuple[Any, ...]  # a step of `TableClient.submit_transaction`
@@ -99,6 +101,7 @@ def move(group: str, etag: str, now: datetime, delivery: str) -> list[Step]:
         "Stage": "Active",
         "Regions": json.dumps(["East US"]),
         "Services": json.dumps(["Azure AI Video Indexer"]),
+        "Signal": signal_text(_signal(now)),  # the parsed signal, as the app keeps it
     }
     conditional = {
         "mode": UpdateMode.REPLACE,
@@ -133,6 +136,7 @@ def _active(
         "AutoMoves": "[]",
         "ImpactEnded": "{}",
         "LastDelivery": delivery,
+        "Mode": "active",
     }
 
 
@@ -158,4 +162,26 @@ def _audit(group: str, now: datetime, record: str, action: str, reason: str, act
         "Regions": "[]",
         "Services": "[]",
         "ResourceId": "",
+        "Signal": "",
     }
+
+
+def _signal(now: datetime) -> Signal:
+    """The incident's update as the app parses it (its audit line keeps it as JSON)."""
+    return Signal(
+        kind=SignalKind.SERVICE_HEALTH,
+        key=TRACKING_ID,
+        update_id="639317005101198470",
+        event_time=now,
+        phase=Phase.ACTIVE,
+        incident_type="Incident",
+        status="Active",
+        stage="Active",
+        title=TITLE,
+        services=(ImpactedService("Azure AI Video Indexer", ("East US",)),),
+        resource_id="",
+        health="",
+        synthetic=False,
+        tracking_id=TRACKING_ID,
+        communication_id="639317005101198470",
+    )
