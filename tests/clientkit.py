@@ -9,6 +9,7 @@ from typing import Any
 from azure.core.credentials import AccessToken, AzureNamedKeyCredential
 from vi_failover_client import ActiveAccount, TableSource
 from vi_failover_client.account import account_view
+from vi_failover_client.credentials import StaticTokenCredential
 
 from devhost.azurite import ACCOUNT_KEY, ACCOUNT_NAME, Azurite, free_port
 from tests.activeaccount_server import view
@@ -32,24 +33,17 @@ class FakeClock:
             self.now += seconds
 
 
-class StaticCredential:
-    """An azure-identity-style credential that hands out one fixed token and notes the scopes."""
+class StaticCredential(StaticTokenCredential):
+    """The client's fixed-token credential (valid for an hour), noting the scopes asked for."""
 
     def __init__(self, token: str) -> None:
-        self.token = token
+        super().__init__(token)
         self.scopes: list[tuple[str, ...]] = []
 
-    def get_token(
-        self,
-        *scopes: str,
-        claims: str | None = None,
-        tenant_id: str | None = None,
-        enable_cae: bool = False,
-        **kwargs: Any,
-    ) -> AccessToken:
-        """The fixed token, valid for an hour."""
+    def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
+        """The fixed token; the scopes are noted."""
         self.scopes.append(scopes)
-        return AccessToken(self.token, 2_000_000_000)
+        return super().get_token(*scopes, **kwargs)
 
 
 def as_view(account: ActiveAccount) -> dict[str, object]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -18,6 +19,13 @@ from devhost.azurite import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_CONFIG = ROOT / "devhost" / "demo-config.json"
+
+
+def demo_config_in(mode: str) -> str:
+    """The demo configuration with its group's `policy.mode` set, as FAILOVER_CONFIG JSON text."""
+    raw = json.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
+    raw["groups"][0]["policy"] = {"mode": mode}
+    return json.dumps(raw)
 
 
 class HostProcess:

@@ -8,7 +8,6 @@ Set CONSOLE_SCREENSHOT=docs/console.png to save the screenshot the README shows.
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -32,7 +31,7 @@ from tests.console_host import (
     run_readiness,
     send_alert,
 )
-from tests.hosting import DEMO_CONFIG, ROOT, HostProcess
+from tests.hosting import ROOT, HostProcess, demo_config_in
 
 CHROMIUM = Path(shutil.which("chromium") or "/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -186,14 +185,11 @@ def test_a_key_that_does_not_open_the_groups_is_asked_for_again(
 
 
 def test_a_group_in_shadow_mode_shows_where_apps_are_and_where_it_would_be(
-    browser: webdriver.Chrome, azurite: Azurite, tmp_path: Path
+    browser: webdriver.Chrome, azurite: Azurite
 ) -> None:
     """Shadow mode: after the first alert the card still shows East US as active, says it
     would be on West US and why, and the timeline's newest dot is the move not made."""
-    config = json.loads(DEMO_CONFIG.read_text(encoding="utf-8"))
-    config["policy"]["mode"] = "shadow"
-    (path := tmp_path / "shadow.json").write_text(json.dumps(config), encoding="utf-8")
-    with console_host(azurite, FAILOVER_CONFIG=str(path)) as shadow_host:
+    with console_host(azurite, FAILOVER_CONFIG=demo_config_in("shadow")) as shadow_host:
         assert "would_fail_over" == send_alert(shadow_host)
         open_console(browser, shadow_host, READER_KEY, refresh=60)
         group = card(browser)

@@ -2,21 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import requests
 
 from devhost.azurite import Azurite
-from tests.hosting import DEMO_CONFIG, ROOT, HostProcess
+from tests.hosting import ROOT, HostProcess, demo_config_in
 
 INCIDENT = (ROOT / "examples" / "servicehealth-incident-eastus.json").read_bytes()
-
-
-def config(mode: str) -> str:
-    """The demo configuration with its group in `mode`, as JSON text."""
-    raw = json.loads(DEMO_CONFIG.read_text())
-    raw["groups"][0]["policy"] = {"mode": mode}
-    return json.dumps(raw)
 
 
 def alert(host: HostProcess) -> requests.Response:
@@ -42,13 +33,17 @@ def test_shadow_decides_without_moving_and_switching_to_active_lets_the_alert_mo
 ) -> None:
     """In shadow the README's first alert leaves apps on East US and records would_fail_over;
     after a restart in active mode the switch is audited and the re-sent alert moves."""
-    with HostProcess(azurite.connection_string, table_name, FAILOVER_CONFIG=config("shadow")) as h:
+    with HostProcess(
+        azurite.connection_string, table_name, FAILOVER_CONFIG=demo_config_in("shadow")
+    ) as h:
         before = get(h, "active-account")
         shadow = alert(h)
         after = get(h, "active-account")
         status = get(h, "status").json()["groups"][0]
         would = history(h)[0]
-    with HostProcess(azurite.connection_string, table_name, FAILOVER_CONFIG=config("active")) as h:
+    with HostProcess(
+        azurite.connection_string, table_name, FAILOVER_CONFIG=demo_config_in("active")
+    ) as h:
         unmoved = get(h, "active-account").json()["account"]["name"]
         active = alert(h)
         moved = get(h, "active-account").json()["account"]["name"]
@@ -86,7 +81,9 @@ def test_a_manual_move_in_shadow_mode_moves_the_flag_and_is_audited(
     azurite: Azurite, table_name: str
 ) -> None:
     """Operators stay in charge in shadow mode: POST /api/failover moves what apps read."""
-    with HostProcess(azurite.connection_string, table_name, FAILOVER_CONFIG=config("shadow")) as h:
+    with HostProcess(
+        azurite.connection_string, table_name, FAILOVER_CONFIG=demo_config_in("shadow")
+    ) as h:
         answer = requests.post(
             f"{h.url}/failover", json={"to": "contoso-westus", "reason": "drill"}, timeout=30
         )
