@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,8 @@ from devhost.hostjson import read_extension
 logger = logging.getLogger(__name__)
 
 MAX_BATCH_SIZE = 32  # the most messages one Get Messages call returns
+PYTHON_THREADS = "PYTHON_THREADPOOL_THREAD_COUNT"
+MAX_WORKER_THREADS = 32
 ENCODINGS = ("base64", "none")
 _KEYS = {
     "batchSize": "batch_size",
@@ -66,6 +69,9 @@ class QueueOptions:
     lease_seconds: int = 600  # a received message stays hidden this long while it is handled
     request_timeout: float = 10.0  # per storage call: a hung storage account cannot hold a poll
     drain_timeout: float = 30.0  # how long stopping waits for running invocations
+    # The Python worker runs a sync function's invocations on a pool this large; messages
+    # received beyond it wait for a thread, as they do on Azure.
+    worker_threads: int = field(default_factory=lambda: python_worker_threads(os.environ))
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, object, bool, str]] = [
@@ -99,6 +105,12 @@ class QueueOptions:
             ("lease_seconds", self.lease_seconds, self.lease_seconds >= 1, ">= 1s"),
             ("request_timeout", self.request_timeout, self.request_timeout > 0, "> 0s"),
             ("drain_timeout", self.drain_timeout, self.drain_timeout >= 0, ">= 0s"),
+            (
+                PYTHON_THREADS,
+                self.worker_threads,
+                1 <= self.worker_threads <= MAX_WORKER_THREADS,
+                f"1 to {MAX_WORKER_THREADS}",
+            ),
         ]
         for key, value, valid, rule in checks:
             if not valid:
@@ -110,6 +122,18 @@ class QueueOptions:
         if self.new_batch_threshold is None:
             return self.batch_size // 2
         return self.new_batch_threshold
+
+
+def python_worker_threads(env: Mapping[str, str]) -> int:
+    """The Python worker's thread pool for sync functions: PYTHON_THREADPOOL_THREAD_COUNT, or
+    its default on Python 3.9 and later, min(32, CPUs + 4). A value that is not a whole number
+    is refused, naming the setting."""
+    text = env.get(PYTHON_THREADS, "").strip()
+    if not text:
+        return min(MAX_WORKER_THREADS, (os.cpu_count() or 1) + 4)
+    if not text.isdigit():
+        raise QueueOptionsError(f"{PYTHON_THREADS} must be a whole number, got {text!r}")
+    return int(text)
 
 
 def parse_queue_options(config: Mapping[str, object]) -> QueueOptions:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from collections.abc import Callable
 
 import pytest
 from vi_failover_client import ActiveAccount, ActiveAccountUnavailableError, ConfigurationError
@@ -16,6 +17,13 @@ from vi_failover_client.aio import AsyncActiveAccountClient
 
 from tests.activeaccount_server import ActiveAccountServer, view
 from tests.clientkit import FakeClock
+
+
+async def _until(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    """Wait, yielding to the loop, until `condition` holds or `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while not condition() and time.monotonic() < deadline:
+        await asyncio.sleep(0.005)
 
 
 def test_with_every_source_hung_await_get_returns_the_held_value_at_once() -> None:
@@ -30,6 +38,8 @@ def test_with_every_source_hung_await_get_returns_the_held_value_at_once() -> No
                 first = await client.get()
                 endpoint.serve(view("contoso-westus", 2), gate=gate)
                 clock.advance(11)
+                await client.get()  # finds the value due: the refresher starts, and hangs
+                await _until(lambda: client.status().refreshing)
                 reads = [await asyncio.wait_for(client.get(), 0.5) for _ in range(200)]
                 in_flight = client.status().refreshing
                 gate.set()

@@ -28,6 +28,7 @@ from devhost.queue_options import (
     QueueOptionsError,
     parse_queue_options,
     parse_timespan,
+    python_worker_threads,
     read_queue_options,
 )
 from tests.logwatch import LogWatch, watching
@@ -198,7 +199,7 @@ def test_the_project_host_json_sets_the_queue_options() -> None:
     """host.json's extensions.queues are the options the deployed app runs with."""
     options = read_queue_options(REPO_ROOT / "host.json")
 
-    expected = (16, 8, 2.0, 10.0, 10, "base64")
+    expected = (2, 1, 0.5, 10.0, 10, "base64")
     assert expected == host_json_values(options)
 
 
@@ -487,11 +488,17 @@ def test_a_message_that_is_not_base64_goes_straight_to_the_poison_queue(
     )
 
 
-def test_at_most_batch_size_invocations_run_at_once(
-    hosts: Callable[..., LocalFunctionsHost], queue: QueueClient
+@pytest.mark.parametrize(
+    ("worker_threads", "at_most"),
+    [(8, 6), (3, 3)],
+    ids=["batchSize plus newBatchThreshold", "the worker's threads"],
+)
+def test_how_many_invocations_run_at_once(
+    hosts: Callable[..., LocalFunctionsHost], queue: QueueClient, worker_threads: int, at_most: int
 ) -> None:
-    """With batchSize 2, two invocations run at once and the rest wait, even when a
-    newBatchThreshold above the batch size has every message fetched."""
+    """With batchSize 2 and newBatchThreshold 4, six messages are in flight, as on Azure
+    (the host keeps fetching while no more than 4 are handled); the Python worker's thread
+    pool then bounds how many run at once, and the rest wait for a thread."""
     gate = threading.Event()
     changed = threading.Condition()
     running, peak, bodies = [0], [0], []
@@ -509,19 +516,31 @@ def test_at_most_batch_size_invocations_run_at_once(
 
     for n in range(6):
         queue.send_message(encoded(str(n)))
-    options = dataclasses.replace(FAST, batch_size=2, new_batch_threshold=4)
+    options = dataclasses.replace(
+        FAST, batch_size=2, new_batch_threshold=4, worker_threads=worker_threads
+    )
     host = hosts(queue_app(handler), queue_options=options)
     eventually(lambda: texts(queue) == [])  # every message received, so all could run
     with changed:
-        changed.wait_for(lambda: running[0] >= 2, WAIT_SECONDS)
+        changed.wait_for(lambda: running[0] >= at_most, WAIT_SECONDS)
         at_once = running[0]
     gate.set()
     with changed:
         changed.wait_for(lambda: len(bodies) == 6, WAIT_SECONDS)
     host.shutdown()
 
-    expected = (2, 2, sorted(str(n).encode() for n in range(6)), 0)
+    expected = (at_most, at_most, sorted(str(n).encode() for n in range(6)), 0)
     assert expected == (at_once, peak[0], sorted(bodies), message_count(queue))
+
+
+def test_the_worker_thread_count_is_a_setting_checked_by_name() -> None:
+    """PYTHON_THREADPOOL_THREAD_COUNT as the Python worker reads it; its default otherwise."""
+    assert 3 == python_worker_threads({"PYTHON_THREADPOOL_THREAD_COUNT": "3"})
+    assert min(32, (os.cpu_count() or 1) + 4) == python_worker_threads({})
+    with pytest.raises(QueueOptionsError, match="PYTHON_THREADPOOL_THREAD_COUNT"):
+        python_worker_threads({"PYTHON_THREADPOOL_THREAD_COUNT": "many"})
+    with pytest.raises(QueueOptionsError, match="PYTHON_THREADPOOL_THREAD_COUNT must be 1 to 32"):
+        QueueOptions(worker_threads=0)
 
 
 # --- resilience and shutdown -------------------------------------------------------------------

@@ -19,9 +19,13 @@ from shared.app.controller import AlertResult, Controller
 from shared.app.errors import UnavailableError
 from shared.core.failover import initial_state
 from shared.core.fanout import (
+    BATCH_GROUPS,
     MAX_MESSAGE_BYTES,
+    MIN_BATCH_GROUPS,
+    TAPER,
     FanoutJob,
     InvalidBatchError,
+    batch_sizes,
     decode_batch,
     encode_batch,
     make_batches,
@@ -41,6 +45,7 @@ from tests import alertfactory as af
 from tests.core import T0, FakeClock, account, group, incident, passing
 
 GROUPS = 60
+BATCHES = len(batch_sizes(GROUPS))
 INLINE = 10
 
 
@@ -130,13 +135,13 @@ def test_a_large_fanout_is_accepted_then_its_batches_move_every_group_once() -> 
     queued_before_drain = (rig.on_west(), len(rig.queue.messages))
     actions = rig.drain()
 
-    assert ("recorded", (), 0, 3) == (
+    assert ("recorded", (), 0, BATCHES) == (
         answer.outcome,
         answer.decisions,
         *queued_before_drain,
     )
     assert answer.queued is not None
-    assert (GROUPS, 3) == (answer.queued.groups, answer.queued.batches)
+    assert (GROUPS, BATCHES) == (answer.queued.groups, answer.queued.batches)
     assert Counter({"failed_over": GROUPS}) == actions
     assert GROUPS == rig.on_west()
     assert Counter({"failed_over": GROUPS}) == rig.audit()
@@ -198,7 +203,7 @@ def test_a_lost_job_record_means_the_retry_queues_again_and_moves_nothing_twice(
     queued = len(rig.queue.messages)
     moved = rig.drain()
 
-    assert ("recorded", 6) == (retried.outcome, queued)  # both deliveries' batches
+    assert ("recorded", 2 * BATCHES) == (retried.outcome, queued)  # both deliveries' batches
     assert Counter({"failed_over": GROUPS, "duplicate": GROUPS}) == moved
     assert GROUPS == rig.on_west()
 
@@ -213,7 +218,7 @@ def test_a_failing_group_fails_its_batch_and_the_redelivery_finishes_it() -> Non
     rig.store.available = True
     actions = rig.controller.apply_batch(message)
 
-    assert Counter({"failed_over": 25}) == Counter(actions.values())
+    assert Counter({"failed_over": batch_sizes(GROUPS)[0]}) == Counter(actions.values())
 
 
 def test_small_fanouts_stay_inline_and_answer_every_decision() -> None:
@@ -341,6 +346,22 @@ def test_batches_round_trip_and_cover_every_group_once(signal: Signal, names: li
     ]
 
 
+def test_batches_taper_so_the_last_ones_are_small() -> None:
+    """1,000 groups: full batches first, then each at most an eighth of what is left, the last
+    ones of MIN_BATCH_GROUPS; every group once, in order."""
+    names = [f"g{n:04d}" for n in range(1000)]
+
+    sizes = [len(b.groups) for b in make_batches("job-1", incident(), names)]
+
+    left = [1000 - sum(sizes[:i]) for i in range(len(sizes))]
+    assert BATCH_GROUPS == sizes[0]
+    assert sizes == sorted(sizes, reverse=True)
+    assert all(
+        n <= max(MIN_BATCH_GROUPS, -(-rest // TAPER)) for n, rest in zip(sizes, left, strict=True)
+    )
+    assert (1000, MIN_BATCH_GROUPS) == (sum(sizes), max(sizes[-3:]))
+
+
 def test_batches_of_long_names_are_split_to_fit_a_queue_message() -> None:
     names = [f"{n:04d}" + "x" * 2000 for n in range(60)]
     batches = make_batches("job-1", incident(), names)
@@ -348,7 +369,7 @@ def test_batches_of_long_names_are_split_to_fit_a_queue_message() -> None:
 
     assert names == [n for b in batches for n in b.groups]
     assert max(sizes) <= MAX_MESSAGE_BYTES
-    assert len(batches) > 3  # 3 batches of 25 names would be 50 KB each
+    assert len(batches) > 3  # 3 batches of 20 names or more would be 40 KB each
 
 
 def test_a_big_alert_touching_a_thousand_groups_is_queued_in_small_messages() -> None:

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import azure.functions as func
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from devhost.azurite import Azurite
 from shared.adapters.memory_store import InMemoryStateStore
@@ -22,6 +24,7 @@ from shared.core.limits import (
     clean,
     fit,
     fit_list,
+    has_lone_surrogate,
     utf16_units,
 )
 from shared.core.model import Config
@@ -199,6 +202,21 @@ def test_check_entity_names_what_table_storage_would_refuse(
     """The limits refuse, naming the entity and the property."""
     with pytest.raises(UnstorableValueError, match=named):
         check_entity(entity, "row under test")
+
+
+_ANY_CHARACTER = st.one_of(
+    st.characters(max_codepoint=0x7F),  # ASCII, the fast path
+    st.characters(min_codepoint=0x80, exclude_categories=()),  # accents, astral, all of it
+    st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF, exclude_categories=()),
+)
+
+
+@given(st.lists(_ANY_CHARACTER, max_size=200).map("".join))  # st.text() leaves surrogates out
+def test_the_fast_measures_agree_with_their_definitions(text: str) -> None:
+    """UTF-16 units and lone surrogates, measured by the codecs, are what the definitions say
+    character by character, for any text: ASCII, accents, astral characters, surrogates."""
+    assert len(text) + sum(1 for c in text if ord(c) > 0xFFFF) == utf16_units(text)
+    assert any("\ud800" <= c <= "\udfff" for c in text) == has_lone_surrogate(text)
 
 
 def test_clean_replaces_only_lone_surrogates() -> None:

@@ -21,7 +21,12 @@ from typing import Any
 from shared.core.model import Signal, SignalKind
 from shared.core.signal_json import signal_from, signal_json
 
-BATCH_GROUPS = 25  # groups per queue message: small batches spread over more workers
+BATCH_GROUPS = 50  # groups per queue message at most: fewer messages, less overhead per group
+# The batches taper: each holds at most 1/TAPER of the groups still to batch (and at least
+# MIN_BATCH_GROUPS), so the last messages are small and the queue's consumers, taking them
+# as they free up, finish together rather than one waiting on another's last big batch.
+TAPER = 8
+MIN_BATCH_GROUPS = 5
 MESSAGE_FORMAT = 1
 # A queue message holds 64 KiB, and base64 (the Functions host's default) adds a third.
 MAX_MESSAGE_BYTES = 45_000
@@ -62,12 +67,29 @@ def groups_digest(names: Iterable[str]) -> str:
     return hashlib.sha256(joined.encode()).hexdigest()[:32]
 
 
+def batch_sizes(groups: int, size: int = BATCH_GROUPS) -> list[int]:
+    """How many groups each batch of `groups` holds, before any split for a message's bytes:
+    at most `size`, at most 1/TAPER of the groups still left, at least MIN_BATCH_GROUPS."""
+    sizes = []
+    left = groups
+    while left > 0:
+        count = min(size, left, max(MIN_BATCH_GROUPS, -(-left // TAPER)))
+        sizes.append(count)
+        left -= count
+    return sizes
+
+
 def make_batches(
     job: str, signal: Signal, groups: Sequence[str], size: int = BATCH_GROUPS
 ) -> list[FanoutBatch]:
-    """Split the groups into batches of at most `size`, in the given order, each small enough
-    for one queue message (a batch with long group names is split further)."""
-    pending = [tuple(groups[i : i + size]) for i in range(0, len(groups), size)]
+    """Split the groups into batches of at most `size`, in the given order, tapering towards
+    the end (TAPER), each small enough for one queue message (a batch with long group names is
+    split further)."""
+    pending = []
+    start = 0
+    for count in batch_sizes(len(groups), size):
+        pending.append(tuple(groups[start : start + count]))
+        start += count
     chunks: list[tuple[str, ...]] = []
     while pending:
         chunk = pending.pop(0)

@@ -32,13 +32,25 @@ class UnstorableValueError(ValueError):
 
 
 def utf16_units(text: str) -> int:
-    """The length Table Storage counts: UTF-16 code units."""
-    return len(text) + sum(1 for c in text if ord(c) > 0xFFFF)
+    """The length Table Storage counts: UTF-16 code units (two for a character above U+FFFF).
+
+    Every stored string is measured, on every write: the codec does it in C, and ASCII text,
+    the common case, is counted without encoding at all."""
+    if text.isascii():
+        return len(text)
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
 
 
 def has_lone_surrogate(text: str) -> bool:
-    """True when the text holds a surrogate code point, which is not valid Unicode on its own."""
-    return any("\ud800" <= c <= "\udfff" for c in text)
+    """True when the text holds a surrogate code point, which is not valid Unicode on its own
+    (UTF-8 cannot encode one, so the codec finds it in C)."""
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def clean(text: str) -> str:
