@@ -131,8 +131,8 @@ def python_worker_threads(env: Mapping[str, str]) -> int:
     text = env.get(PYTHON_THREADS, "").strip()
     if not text:
         return min(MAX_WORKER_THREADS, (os.cpu_count() or 1) + 4)
-    if not text.isdigit():
-        raise QueueOptionsError(f"{PYTHON_THREADS} must be a whole number, got {text!r}")
+    if not text.isdigit() or not 1 <= int(text) <= MAX_WORKER_THREADS:
+        raise QueueOptionsError(f"{PYTHON_THREADS} must be 1 to {MAX_WORKER_THREADS}, got {text!r}")
     return int(text)
 
 
@@ -161,6 +161,7 @@ def read_queue_options(host_json: Path) -> QueueOptions:
 
     Raises QueueOptionsError naming the file and the key of a value the host would reject.
     """
+    python_worker_threads(os.environ)  # a bad setting is named as itself, not as host.json's
     queues = read_extension(host_json, "queues")
     if not isinstance(queues, dict):
         raise QueueOptionsError(f"{host_json}: extensions.queues must be an object")

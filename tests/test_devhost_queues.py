@@ -537,8 +537,9 @@ def test_the_worker_thread_count_is_a_setting_checked_by_name() -> None:
     """PYTHON_THREADPOOL_THREAD_COUNT as the Python worker reads it; its default otherwise."""
     assert 3 == python_worker_threads({"PYTHON_THREADPOOL_THREAD_COUNT": "3"})
     assert min(32, (os.cpu_count() or 1) + 4) == python_worker_threads({})
-    with pytest.raises(QueueOptionsError, match="PYTHON_THREADPOOL_THREAD_COUNT"):
-        python_worker_threads({"PYTHON_THREADPOOL_THREAD_COUNT": "many"})
+    for bad in ("many", "0", "33"):
+        with pytest.raises(QueueOptionsError, match=r"^PYTHON_THREADPOOL_THREAD_COUNT must be 1"):
+            python_worker_threads({"PYTHON_THREADPOOL_THREAD_COUNT": bad})
     with pytest.raises(QueueOptionsError, match="PYTHON_THREADPOOL_THREAD_COUNT must be 1 to 32"):
         QueueOptions(worker_threads=0)
 

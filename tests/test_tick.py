@@ -13,6 +13,7 @@ from shared.core.model import Group, Phase, ProbeResult, ReadinessStatus
 from shared.core.readiness import merge_probe
 from shared.core.state import GroupState, Readiness
 from shared.core.tick import decide_tick
+from shared.http.views import outcomes_text
 from tests.core import EAST, T0, WEST, group, incident, passing, resource_health, state
 
 HEALTHY = ReadinessStatus.HEALTHY
@@ -232,3 +233,16 @@ def test_readiness_record_defaults() -> None:
     readiness = Readiness(DOWN, T0, "connection refused", 1, T0)
 
     assert (False, "connection refused") == (readiness.ready, readiness.evidence)
+
+
+def test_a_tick_over_many_groups_logs_one_short_line_of_counts() -> None:
+    """1,000 groups: each outcome counted, the most frequent first, at most 10 groups named
+    for each, so the line stays short however many groups there are."""
+    outcomes = {f"g{n:04d}": "recorded" for n in range(998)}
+    outcomes |= {"g0998": "failed_over", "g0999": "blocked"}
+
+    text = outcomes_text(outcomes)
+
+    assert text.startswith("1000 group(s): 998 recorded (g0000, g0001,")
+    assert "g0009, and 988 more); 1 blocked (g0999); 1 failed_over (g0998)" in text
+    assert len(text) < 300

@@ -32,6 +32,7 @@ from shared.http.views import (
     etag_of,
     failover_view,
     history_view,
+    outcomes_text,
     state_view,
 )
 from shared.settings import Settings
@@ -220,7 +221,7 @@ class HttpApi:
         except UnavailableError as exc:
             log.warning("readiness tick skipped: %s", exc)
             return
-        log.info("readiness tick done: %s", outcomes)
+        log.info("readiness tick done: %s", outcomes_text(outcomes))
 
     def _answer(self, exc: Exception) -> func.HttpResponse:
         if isinstance(exc, StorageUnavailableError):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
 from shared.app.intake import AlertResult
@@ -214,3 +215,20 @@ def _incident_view(incident: Incident) -> dict[str, object]:
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+_NAMED = 10  # groups named for each outcome of a readiness tick; the rest are counted
+
+
+def outcomes_text(outcomes: Mapping[str, str]) -> str:
+    """One line for a tick over many groups: each outcome's count, the most frequent first,
+    with up to 10 of its groups named (each group's own decision is in its audit trail)."""
+    groups: dict[str, list[str]] = {}
+    for group, action in sorted(outcomes.items()):
+        groups.setdefault(action, []).append(group)
+    parts = []
+    for action, names in sorted(groups.items(), key=lambda item: (-len(item[1]), item[0])):
+        more = len(names) - _NAMED
+        named = ", ".join(names[:_NAMED]) + (f", and {more} more" if more > 0 else "")
+        parts.append(f"{len(names)} {action} ({named})")
+    return f"{len(outcomes)} group(s): {'; '.join(parts) or 'none'}"
