@@ -56,6 +56,14 @@ class AccountDirectory:
             return group
         return replace(group, accounts=tuple(self._account(a) for a in group.accounts))
 
+    def with_resolved(self, group: Group, name: str) -> Group:
+        """The group with account `name` resolved (the others as configured): what a read of
+        the active account needs, without asking ARM about the accounts it does not show.
+        ArmUnavailableError naming the account when ARM cannot tell its accountId/location."""
+        return replace(
+            group, accounts=tuple(self._account(a) if a.name == name else a for a in group.accounts)
+        )
+
     def _account(self, account: Account) -> Account:
         if account.account_id and account.location:
             return account
