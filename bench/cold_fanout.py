@@ -21,7 +21,7 @@ FIRST_ANSWER_GOAL_S = 2.0
 RATIO_GOAL = 2.0  # cold at most twice the warm fan-out
 
 
-def cold_fanout(azurite: Azurite, work: Path, groups: int, warm: Figure | None) -> list[Figure]:
+def cold_fanout(azurite: Azurite, work: Path, groups: int, warm: Figure) -> list[Figure]:
     """N groups, primaries in East US, nothing stored; one Video Indexer incident in East US."""
     with fanout_stack(azurite, work, groups, "benchcold") as stack:
         table = stack.table()
@@ -29,7 +29,7 @@ def cold_fanout(azurite: Azurite, work: Path, groups: int, warm: Figure | None) 
             raise BenchError(f"expected no group rows before the cold incident, found {rows}")
         table.close()
         run = deliver_incident(stack, azurite, groups, "BENCH-COLD", 20 * goal_seconds(groups))
-    warm_s = warm.value if warm is not None else None
+    warm_s = warm.value
     cold_s = run.all_moved_s
     goal = RATIO_GOAL * warm_s if warm_s is not None else None
     versus = {"cold_s": cold_s, "warm_s": warm_s}

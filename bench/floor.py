@@ -57,7 +57,7 @@ class WorkerResult:
     error: str = ""
 
 
-def floor(azurite: Azurite, groups: int, fanout: Figure | None) -> list[Figure]:
+def floor(azurite: Azurite, groups: int, fanout: Figure) -> list[Figure]:
     """The floor's seconds for the fan-out's groups, and the fan-out's ratio to them."""
     names = [str(group["name"]) for group in many("fan", groups)]
     table = TableClient.from_connection_string(azurite.connection_string, TABLE)
@@ -122,9 +122,9 @@ def floor(azurite: Azurite, groups: int, fanout: Figure | None) -> list[Figure]:
     ]
 
 
-def _ratio(fanout: Figure | None, floor_s: float, floor: dict[str, object]) -> Figure:
-    app_s = fanout.value if fanout is not None else None
-    app = dict(fanout.detail) if fanout is not None else {}
+def _ratio(fanout: Figure, floor_s: float, floor: dict[str, object]) -> Figure:
+    app_s = fanout.value
+    app = dict(fanout.detail)
     return Figure(
         "fanout.ratio_to_floor",
         "fan-out all moved ÷ floor",

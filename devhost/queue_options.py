@@ -6,7 +6,7 @@ import logging
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -69,9 +69,10 @@ class QueueOptions:
     lease_seconds: int = 600  # a received message stays hidden this long while it is handled
     request_timeout: float = 10.0  # per storage call: a hung storage account cannot hold a poll
     drain_timeout: float = 30.0  # how long stopping waits for running invocations
-    # The Python worker runs a sync function's invocations on a pool this large; messages
-    # received beyond it wait for a thread, as they do on Azure.
-    worker_threads: int = field(default_factory=lambda: python_worker_threads(os.environ))
+    # How many received messages run at once: the Python worker's pool for sync functions;
+    # the others wait for a thread, as they do on Azure. None: PYTHON_THREADPOOL_THREAD_COUNT
+    # or the worker's default, read when a listener is built.
+    worker_threads: int | None = None
 
     def __post_init__(self) -> None:
         checks: list[tuple[str, object, bool, str]] = [
@@ -108,7 +109,7 @@ class QueueOptions:
             (
                 PYTHON_THREADS,
                 self.worker_threads,
-                1 <= self.worker_threads <= MAX_WORKER_THREADS,
+                self.worker_threads is None or 1 <= self.worker_threads <= MAX_WORKER_THREADS,
                 f"1 to {MAX_WORKER_THREADS}",
             ),
         ]
@@ -122,6 +123,13 @@ class QueueOptions:
         if self.new_batch_threshold is None:
             return self.batch_size // 2
         return self.new_batch_threshold
+
+    @property
+    def threads(self) -> int:
+        """How many invocations run at once (`worker_threads`, or the environment's)."""
+        if self.worker_threads is None:
+            return python_worker_threads(os.environ)
+        return self.worker_threads
 
 
 def python_worker_threads(env: Mapping[str, str]) -> int:
@@ -161,7 +169,6 @@ def read_queue_options(host_json: Path) -> QueueOptions:
 
     Raises QueueOptionsError naming the file and the key of a value the host would reject.
     """
-    python_worker_threads(os.environ)  # a bad setting is named as itself, not as host.json's
     queues = read_extension(host_json, "queues")
     if not isinstance(queues, dict):
         raise QueueOptionsError(f"{host_json}: extensions.queues must be an object")

@@ -29,7 +29,7 @@ class QueueListener:
 
     Each message is handled in a thread of its own. As on Azure, up to `batchSize` plus
     `newBatchThreshold` messages are in flight, and the Python worker's thread pool
-    (`worker_threads`) bounds how many of them run at once.
+    (`QueueOptions.threads`) bounds how many of them run at once.
     Building a listener makes no network call.
     """
 
@@ -38,7 +38,7 @@ class QueueListener:
         self._options = options
         self._queue = queue_client(function, function.queue, options)
         self._messages = MessageProcessor(function, options, self._queue, logger)
-        self._slots = threading.BoundedSemaphore(options.worker_threads)
+        self._slots = threading.BoundedSemaphore(options.threads)
         self._changed = threading.Condition()  # guards everything below
         self._in_flight = 0  # received and not yet settled
         self._stopping = False

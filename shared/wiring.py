@@ -163,8 +163,7 @@ def _environment_once(transport: RequestsTransport, endpoint: str) -> None:
     (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE). No ~/.netrc: storage calls carry their own
     Authorization, which netrc's basic auth would replace."""
     session = transport.session
-    if session is None:  # built by RequestsTransport's owner: nothing to configure
-        return
+    assert session is not None  # noqa: S101  _pooled_transport gives each transport its session
     session.proxies = requests.utils.get_environ_proxies(endpoint)
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if bundle:

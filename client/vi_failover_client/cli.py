@@ -37,7 +37,7 @@ from vi_failover_client.cli_output import Json, Output
 from vi_failover_client.credentials import MissingExtraError
 from vi_failover_client.settings import Secret, Settings
 from vi_failover_client.sources import SourceError
-from vi_failover_client.table import TableReader
+from vi_failover_client.table import table_readers
 from vi_failover_client.urls import api_base
 
 EXPORT_LIMIT = 1000  # the most GET /api/history returns
@@ -134,22 +134,20 @@ def _active(api: Api, args: argparse.Namespace, out: Output) -> Json:
         if not args.group:
             raise CliError(exc.exit_code, exc.message, "the table needs --group") from None
         reasons = []
-        labels = [("table:primary", table.primary_endpoint)]
-        labels += (
-            [("table:secondary", table.secondary_endpoint)] if table.secondary_endpoint else []
-        )
-        for label, endpoint in labels:
-            reader = TableReader(label, endpoint, table, group=args.group, timeout=api.timeout)
-            try:
-                account = reader.read(None, datetime.now(UTC), api.timeout).account
-            except SourceError as failed:
-                reasons.append(f"{label}: {failed}")
-                continue
-            finally:
+        readers = table_readers(table, args.group, api.timeout)
+        try:
+            for reader in readers:
+                try:
+                    account = reader.read(None, datetime.now(UTC), api.timeout).account
+                except SourceError as failed:
+                    reasons.append(f"{reader.label}: {failed}")
+                    continue
+                if api.bases:
+                    out.error(f"vi-failover: {exc.message}; read from {reader.label} instead")
+                return {**account_view(account), "source": reader.label}
+        finally:
+            for reader in readers:
                 reader.close()
-            if api.bases:
-                out.error(f"vi-failover: {exc.message}; read from {label} instead")
-            return {**account_view(account), "source": label}
         raise CliError(EXIT_UNAVAILABLE, "; ".join([exc.message, *reasons])) from None
 
 

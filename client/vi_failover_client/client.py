@@ -22,7 +22,7 @@ from vi_failover_client.engine import Engine, OnChange, OnProblem, Timing
 from vi_failover_client.refresh import ClientStatus
 from vi_failover_client.refs import AccountRef, InvalidAccountError, accounts_from_config
 from vi_failover_client.sources import EndpointSource, LastKnownGoodFile, LiveSource
-from vi_failover_client.table import TableReader, TableSource
+from vi_failover_client.table import TableSource, table_readers
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,7 @@ class ActiveAccountClient:
             EndpointSource(url, group=group, function_key=function_key, session=self._http)
             for url in endpoints
         ]
-        sources += _table_readers(table, group, timeout)
+        sources += table_readers(table, group, timeout)
         self._sources = sources
         self._configured = (
             accounts_from_config(accounts, group)
@@ -217,20 +217,6 @@ class ActiveAccountClient:
         tb: TracebackType | None,
     ) -> None:
         self.close()
-
-
-def _table_readers(
-    table: TableSource | None, group: str | None, timeout: float
-) -> list[TableReader]:
-    if table is None or group is None:
-        return []
-    endpoints = [("table:primary", table.primary_endpoint)]
-    if table.secondary_endpoint:
-        endpoints.append(("table:secondary", table.secondary_endpoint))
-    return [
-        TableReader(label, endpoint, table, group=group, timeout=timeout)
-        for label, endpoint in endpoints
-    ]
 
 
 def _identity(account: ActiveAccount) -> tuple[str, str, int]:

@@ -98,8 +98,7 @@ def compare_lines(
         ours = [d for d in diffs if d.group == a.group]
         lines += ["", f"  where they differ ({len(ours)}):" if ours else "  no decision differs"]
         for d in ours:
-            source = "tick" if d.source == "tick" else d.source
-            lines.append(f"  {when(d.time)}  {source}")
+            lines.append(f"  {when(d.time)}  {d.source}")
             lines.append(f"    {first}: {_brief(d.first)}")
             lines.append(f"    {second}: {_brief(d.second)}")
         lines.append("")

@@ -179,3 +179,19 @@ class TableReader:
     def close(self) -> None:
         """Release the SDK client's connections."""
         self._client.close()
+
+
+def table_readers(
+    table: TableSource | None, group: str | None, timeout: float
+) -> list[TableReader]:
+    """A reader of the group's row on each of the table's endpoints, the primary first; none
+    without a table or a group."""
+    if table is None or group is None:
+        return []
+    endpoints = [("table:primary", table.primary_endpoint)]
+    if table.secondary_endpoint:
+        endpoints.append(("table:secondary", table.secondary_endpoint))
+    return [
+        TableReader(label, endpoint, table, group=group, timeout=timeout)
+        for label, endpoint in endpoints
+    ]

@@ -49,19 +49,19 @@ class AccountDirectory:
             raise UnknownGroupError(f"group {name!r} is not configured")
         return group
 
-    def resolved(self, group: Group) -> Group:
-        """The group with every account's accountId and location known, or
-        ArmUnavailableError naming the account ARM could not tell about."""
-        if all(a.account_id and a.location for a in group.accounts):
+    def resolved(self, group: Group, name: str | None = None) -> Group:
+        """The group with its accounts' accountId and location known: every account, or only
+        the account `name` (what a read of the active account shows, so ARM is not asked
+        about the others). ArmUnavailableError names an account ARM could not tell about."""
+        missing = [
+            a
+            for a in group.accounts
+            if (name is None or a.name == name) and not (a.account_id and a.location)
+        ]
+        if not missing:
             return group
-        return replace(group, accounts=tuple(self._account(a) for a in group.accounts))
-
-    def with_resolved(self, group: Group, name: str) -> Group:
-        """The group with account `name` resolved (the others as configured): what a read of
-        the active account needs, without asking ARM about the accounts it does not show.
-        ArmUnavailableError naming the account when ARM cannot tell its accountId/location."""
         return replace(
-            group, accounts=tuple(self._account(a) if a.name == name else a for a in group.accounts)
+            group, accounts=tuple(self._account(a) if a in missing else a for a in group.accounts)
         )
 
     def _account(self, account: Account) -> Account:

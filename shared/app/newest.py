@@ -1,5 +1,5 @@
-"""The newest update of each Service Health incident, kept by tracking id whichever groups it
-named, so an older update is stale for every group (README, "Ordering and duplicates")."""
+"""The newest update of each Service Health incident, kept in the store by the rule of
+`shared.core.newest`."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from shared.app.ports import StateStore
-from shared.core.lifecycle import arrival, behind, known_update, with_clamped
 from shared.core.model import Config, Signal, SignalKind, Timekeeping
+from shared.core.newest import is_watched, kept_newest, watched_names
 from shared.core.state import KnownUpdate
 
 
@@ -25,8 +25,7 @@ class NewestUpdates:
         self._store = store
         self._clock = clock
         self._timekeeping = timekeeping
-        names = {name for group in config.groups for name in group.policy.service_names}
-        self.service_names = tuple(sorted(names))
+        self.service_names = watched_names(config)
 
     def before(self, signal: Signal, *, remember: bool) -> KnownUpdate | None:
         """The newest update of the signal's incident seen before this delivery (Service Health
@@ -47,20 +46,9 @@ class NewestUpdates:
 
     def watched(self, signal: Signal) -> bool:
         """Whether the update may be about a watched service: it names one, or names none."""
-        return not signal.services or any(
-            name in s.name.lower() for s in signal.services for name in self.service_names
-        )
+        return is_watched(signal, self.service_names)
 
     def _keep(self, signal: Signal, newest: KnownUpdate | None) -> None:
-        now = self._clock()
-        came = arrival(signal, now, self._timekeeping)
-        if newest is None or (
-            signal.update_id != newest.signal.update_id and not behind(signal, came, newest)
-        ):
-            self._store.remember_newest(known_update(signal, came, now, self.service_names, newest))
-        elif came.clamped:
-            # An older update from beyond the skew bound: kept by id, so that its re-delivery
-            # (ordered later again) stays stale.
-            noted = with_clamped(newest, signal.update_id)
-            if noted is not newest:
-                self._store.remember_newest(noted)
+        kept = kept_newest(signal, newest, self._clock(), self._timekeeping, self.service_names)
+        if kept is not None:
+            self._store.remember_newest(kept)

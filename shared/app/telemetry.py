@@ -54,7 +54,6 @@ class AccountReadiness:
 class TickReport:
     """What one readiness tick found across the groups."""
 
-    groups: int
     blocked: int  # groups whose wanted failover has nowhere to go
     blocked_longest_seconds: float  # of the group blocked longest; 0 with none blocked
     secondary: int  # groups whose active account is not their primary
@@ -157,7 +156,6 @@ def tick_report(
             if probe is not None:
                 accounts[account.name] = AccountReadiness(probe.status.ready, active[account.name])
     return TickReport(
-        groups=len(groups),
         blocked=len(blocked),
         blocked_longest_seconds=max(((now - b).total_seconds() for b in blocked), default=0.0),
         secondary=sum(s.active != g.accounts[0].name for g, s in known),

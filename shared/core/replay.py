@@ -15,16 +15,11 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from shared.core.alerts import parse_alert
-from shared.core.decide import decide
+from shared.core.decide import concerns, decide
 from shared.core.failover import initial_state
 from shared.core.jsontext import InvalidAlertError
 from shared.core.lifecycle import (
-    arrival,
-    behind,
-    impacted_accounts,
     is_closing,
-    known_update,
-    with_clamped,
 )
 from shared.core.model import (
     Config,
@@ -36,6 +31,7 @@ from shared.core.model import (
     SignalKind,
     Timekeeping,
 )
+from shared.core.newest import is_watched, kept_newest, watched_names
 from shared.core.preflight import Preflight
 from shared.core.replay_input import Delivery, ReadinessWindow, ReplayInputError, in_order
 from shared.core.state import Decision, GroupState, KnownUpdate
@@ -152,8 +148,7 @@ class _Simulation:
         self.tracks = {g.name: [Track(start, g.accounts[0].name, False)] for g in config.groups}
         self.newest: dict[str, KnownUpdate] = {}
         self.steps: list[Step] = []
-        names = {n for g in config.groups for n in g.policy.service_names}
-        self.service_names = tuple(sorted(names))
+        self.service_names = watched_names(config)
 
     def probe(self, account: str, now: datetime) -> ProbeResult:
         """What a probe of the account at `now` finds: the window covering it, else healthy."""
@@ -195,11 +190,7 @@ class _Simulation:
             self._unmatched(delivery, parsed.alert_kind, "ignored", parsed.reason)
             return
         newest = self._remember(parsed, now)
-        touched = [
-            g
-            for g in self.config.groups
-            if impacted_accounts(parsed, g) or parsed.key in self.states[g.name].incidents
-        ]
+        touched = [g for g in self.config.groups if concerns(parsed, g, self.states[g.name])]
         what = describe(parsed)
         for group in touched:
             decision = self._decide(parsed, group, now, delivery_id, newest)
@@ -220,7 +211,7 @@ class _Simulation:
             action, reason = "ignored", "names no configured group"
             if parsed.synthetic:
                 reason = "synthetic test alert that names no configured account"
-            elif self._watched(parsed) and is_closing(parsed):
+            elif is_watched(parsed, self.service_names) and is_closing(parsed):
                 # As the app does: kept as the incident's newest update, so that a late
                 # activation of it moves nothing.
                 action, reason = "recorded", "names no configured group; kept as the newest update"
@@ -247,22 +238,12 @@ class _Simulation:
         if signal.kind is not SignalKind.SERVICE_HEALTH:
             return None
         before = self.newest.get(signal.key)
-        if not self._watched(signal):
+        if not is_watched(signal, self.service_names):
             return before
-        came = arrival(signal, now, self.clock)
-        if before is None or (
-            signal.update_id != before.signal.update_id and not behind(signal, came, before)
-        ):
-            self.newest[signal.key] = known_update(signal, came, now, self.service_names, before)
-        elif came.clamped:
-            self.newest[signal.key] = with_clamped(before, signal.update_id)
+        kept = kept_newest(signal, before, now, self.clock, self.service_names)
+        if kept is not None:
+            self.newest[signal.key] = kept
         return before
-
-    def _watched(self, signal: Signal) -> bool:
-        """Whether the update may be about a watched service: it names one, or names none."""
-        return not signal.services or any(
-            name in s.name.lower() for s in signal.services for name in self.service_names
-        )
 
     def _save(self, group: Group, decision: Decision, now: datetime) -> None:
         if decision.new_state is None:

@@ -15,7 +15,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from shared.core.limits import TITLE_UNITS, fit
+from shared.core.limits import TITLE_UNITS, fit, utf16_units
 from shared.core.model import ImpactedService, Phase, Signal, SignalKind
 
 SIGNAL_UNITS = 16 * 1024  # UTF-16 units: 32 KiB, half of a Table Storage string property
@@ -78,7 +78,7 @@ def signal_from(raw: dict[str, Any]) -> Signal:
 def signal_text(signal: Signal, units: int = SIGNAL_UNITS) -> str:
     """The signal as compact JSON of at most `units` UTF-16 units, cut as the module says."""
     text = _dumps(signal_json(signal))
-    if _units(text) <= units:
+    if utf16_units(text) <= units:
         return text
     services = [
         ImpactedService(
@@ -98,7 +98,7 @@ def signal_text(signal: Signal, units: int = SIGNAL_UNITS) -> str:
     while True:
         cut = {**signal_json(replace(small, services=tuple(services))), "cut": True}
         text = _dumps(cut)
-        if _units(text) <= units or not services:
+        if utf16_units(text) <= units or not services:
             return text
         services = services[: len(services) // 2]
 
@@ -115,10 +115,6 @@ def watched_first(signal: Signal, service_names: Iterable[str]) -> Signal:
 
 def _dumps(value: dict[str, Any]) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
-
-
-def _units(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def _text(raw: dict[str, Any], name: str) -> str:

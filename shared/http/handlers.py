@@ -111,7 +111,7 @@ class HttpApi:
             group = controller.group(req.params.get("group"))
             state = controller.active_state(group)
             # Apps call VI with these ids: never an empty one (ARM once per account, cached).
-            group = controller.directory.with_resolved(group, state.active)
+            group = controller.directory.resolved(group, state.active)
         except HANDLED as exc:
             return self._answer(exc)
         now = controller.now()
