@@ -88,14 +88,6 @@ class Stack(HostProcess):
         service = TableServiceClient.from_connection_string(self._azurite.connection_string)
         return service.get_table_client(self.table_name)
 
-    def log_from(self, offset: int) -> tuple[str, int]:
-        """The whole lines the host has written from byte `offset` on, and the offset after
-        them. `pread` leaves the file's position alone: the host's writes share it."""
-        fd = self._output.fileno()
-        data = os.pread(fd, max(0, os.fstat(fd).st_size - offset), offset)
-        end = data.rfind(b"\n") + 1
-        return data[:end].decode(errors="replace"), offset + end
-
     def seed(self, group: str) -> None:
         """Make the app write the group's entity now, not inside a measurement: a group is
         written by its first change, here a pin and an unpin."""

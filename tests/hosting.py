@@ -53,9 +53,16 @@ class HostProcess:
     @property
     def output(self) -> str:
         """Everything the host printed and logged so far."""
-        self._output.flush()
-        self._output.seek(0)
-        return self._output.read().decode(errors="replace")
+        return self.log_from(0, whole_lines=False)[0]
+
+    def log_from(self, offset: int, *, whole_lines: bool = True) -> tuple[str, int]:
+        """What the host has written from byte `offset` on (only whole lines, unless told),
+        and the offset after it. `pread` leaves the file's position alone: the host writes
+        through the same open file, so moving it would put the host's next lines mid-file."""
+        fd = self._output.fileno()
+        data = os.pread(fd, max(0, os.fstat(fd).st_size - offset), offset)
+        end = data.rfind(b"\n") + 1 if whole_lines else len(data)
+        return data[:end].decode(errors="replace"), offset + end
 
     def __enter__(self) -> Self:
         self._process = subprocess.Popen(
