@@ -15,6 +15,7 @@ from shared.adapters.notify import WebhookNotifier
 from shared.adapters.probe import AccountProber
 from shared.app.controller import Controller
 from shared.core.model import Config
+from shared.core.state import AuditRecord
 from tests import alertfactory as af
 from tests.core import EAST, T0, WEST, FakeClock, group
 from tests.receiver import Receiver, Reply
@@ -212,3 +213,20 @@ def test_a_repeated_block_is_posted_once(standin: AzureStandIn) -> None:
 
         actions = [r.body["action"] for r in receiver.requests if isinstance(r.body, dict)]
     assert ("blocked", "blocked", ["blocked"]) == (first, second, actions)
+
+
+def test_the_timer_forgets_audit_lines_of_unmatched_alerts_after_30_days(rig: Rig) -> None:
+    """Lines of alerts that matched no group are deleted by the timer once 30 days old; a
+    younger one stays."""
+    now = rig.clock()
+    rig.store.append_audit(
+        [
+            AuditRecord("", now - timedelta(days=d), "ignored", "", "", "junk", "alert", name)
+            for name, d in (("31 days", 31), ("29 days", 29))
+        ]
+    )
+
+    rig.controller.readiness_tick()
+
+    left = [r.record_id for r in rig.store.history([], 10, unmatched=True)]
+    assert ["29 days"] == left

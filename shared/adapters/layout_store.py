@@ -24,6 +24,7 @@ from shared.adapters.table_records import (
     audit_entity,
     audit_from,
     audit_sort_key,
+    audit_time_key,
     job_entity,
     job_from,
     job_row,
@@ -230,9 +231,10 @@ class LayoutStore:
 
     def forget_unmatched(self, before: datetime, limit: int) -> int:
         """Delete at most `limit` audit lines of alerts that touched no group, older than
-        `before`: the oldest first, a transaction per hundred."""
-        oldest_kept = AUDIT_PREFIX + audit_sort_key(_at(before))
-        old = self._access.rows(UNMATCHED, [(oldest_kept, AUDIT_PREFIX[:-1] + "}")], limit)
+        `before`: the newest of those first (the order RowKeys keep), a transaction per
+        hundred."""
+        span = (AUDIT_PREFIX + audit_time_key(before), _prefixed(AUDIT_PREFIX)[1])
+        old = self._access.rows(UNMATCHED, [span], limit)
         for start in range(0, len(old), _DELETES_PER_TRANSACTION):
             chunk = old[start : start + _DELETES_PER_TRANSACTION]
             deletes: list[Operation] = [
@@ -245,20 +247,6 @@ class LayoutStore:
         """Raise StorageUnavailableError unless storage answers: one point read of a row that
         need not exist (a 404 is an answer)."""
         self._access.row(PING_PARTITION, PING_ROW)
-
-
-def _at(moment: datetime) -> AuditRecord:
-    """A stand-in audit line at `moment`, to find where lines of that time sort."""
-    return AuditRecord(
-        group="",
-        time=moment,
-        action="",
-        from_account="",
-        to_account="",
-        reason="",
-        actor="",
-        record_id="",
-    )
 
 
 def _prefixed(prefix: str) -> tuple[str, str]:

@@ -11,6 +11,7 @@ fan-outs; their partitions and their entities. Pure mapping, shared by both stor
 from __future__ import annotations
 
 import json
+from datetime import datetime
 
 from shared.adapters.table_rows import AUDIT_PREFIX, Entity, token, utc
 from shared.core.fanout import FanoutJob
@@ -28,8 +29,13 @@ _NEWEST_MICROS = 10**17 - 1  # year 5138: far beyond any time the controller sto
 
 def audit_sort_key(record: AuditRecord) -> str:
     """Sorts audit lines newest first: the RowKey suffix, so both stores order alike."""
-    micros = int(record.time.timestamp() * 1_000_000)
-    return f"{_NEWEST_MICROS - micros:017d}|{record.record_id}"
+    return audit_time_key(record.time) + record.record_id
+
+
+def audit_time_key(moment: datetime) -> str:
+    """Where audit lines of `moment` start in that order: lines before it sort after it."""
+    micros = int(moment.timestamp() * 1_000_000)
+    return f"{_NEWEST_MICROS - micros:017d}|"
 
 
 def audit_entity(record: AuditRecord) -> Entity:

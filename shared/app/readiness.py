@@ -123,7 +123,8 @@ class ReadinessTick:
         return _GroupTick(decision.action, decision, decision.new_state or seen[-1])
 
     def _forget_old_updates(self) -> None:
-        """Incidents' newest updates kept past the retention are deleted, a few per tick."""
+        """Incidents' newest updates kept past the retention, and audit lines of alerts that
+        matched no group older than UNMATCHED_RETENTION, are deleted, a few per tick."""
         before = self._clock() - self._timekeeping.retention
         try:
             forgotten = self._store.forget_newest(before, MAX_FORGOTTEN_PER_TICK)
@@ -133,4 +134,18 @@ class ReadinessTick:
         if forgotten:
             log.info(
                 "forgot the newest update of %d incident(s), kept before %s", forgotten, before
+            )
+        unmatched_before = self._clock() - UNMATCHED_RETENTION
+        try:
+            forgotten = self._store.forget_unmatched(
+                unmatched_before, MAX_UNMATCHED_FORGOTTEN_PER_TICK
+            )
+        except UnavailableError as exc:
+            log.warning("readiness tick: old audit lines of unmatched alerts kept: %s", exc)
+            return
+        if forgotten:
+            log.info(
+                "forgot %d audit line(s) of alerts that matched no group, written before %s",
+                forgotten,
+                unmatched_before,
             )
