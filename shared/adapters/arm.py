@@ -27,12 +27,12 @@ from azure.mgmt.resource.resources import ResourceManagementClient
 
 from shared.app.errors import ArmUnavailableError
 from shared.core.model import ArmAccount, normalize_region
+from shared.setting_values import is_secure_url
 
 API_VERSION = "2025-04-01"
 PUBLIC_ARM = "https://management.azure.com"
 _SUBSCRIPTION = re.compile(r"^/subscriptions/([^/]+)/", re.IGNORECASE)
 _EXCERPT_CHARS = 160
-_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
 class ArmError(ArmUnavailableError):
@@ -95,7 +95,7 @@ class ArmClient:
         # azure-core refuses bearer tokens over plain http; only a local stand-in on the
         # loopback interface may speak it.
         plain = urlsplit(self._base_url)
-        if plain.scheme != "https" and plain.hostname not in _LOOPBACK:
+        if not is_secure_url(self._base_url):
             raise ValueError(f"ARM base URL {self._base_url}: https is required off loopback")
         self._operation_options = {"enforce_https": False} if plain.scheme == "http" else {}
         self._clients: dict[str, ResourceManagementClient] = {}
