@@ -38,7 +38,6 @@ class AsyncActiveAccountClient:
         **options: Any,
     ) -> None:
         self._loop = asyncio.get_running_loop()
-        self._ready_timeout: float = options.get("ready_timeout", 5.0)
         self._client = ActiveAccountClient(
             on_change=None if on_change is None else self._on_loop(on_change),
             on_problem=None if on_problem is None else self._on_loop(on_problem),
@@ -62,9 +61,9 @@ class AsyncActiveAccountClient:
 
     async def get(self) -> ActiveAccount:
         """The active account: from memory once held; the first waits up to `ready_timeout`."""
-        if self._client.status().ready:
+        if self._client.ready:
             return self._client.get()  # the held value: no I/O, no lock
-        return await self.wait_until_ready(self._ready_timeout)
+        return await asyncio.to_thread(self._client.get)
 
     async def wait_until_ready(self, timeout: float) -> ActiveAccount:
         """The first value, waiting at most `timeout` seconds; raises as the sync client does."""

@@ -143,6 +143,11 @@ class ActiveAccountClient:
             self._engine.kick()
         return served.stale if now >= served.stale_at else served.fresh
 
+    @property
+    def ready(self) -> bool:
+        """Whether a value is held, so that `get()` answers from memory: no lock, no I/O."""
+        return self._engine.served is not None
+
     def wait_until_ready(self, timeout: float) -> ActiveAccount:
         """Block until the first value (at most `timeout` seconds) and return it.
 

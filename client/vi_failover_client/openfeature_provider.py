@@ -55,7 +55,6 @@ class ActiveAccountProvider(AbstractProvider):
             )
             for group in groups
         }
-        self._ready_timeout: float = options.get("ready_timeout", 5.0)
 
     @classmethod
     def from_env(
@@ -77,7 +76,7 @@ class ActiveAccountProvider(AbstractProvider):
         """Wait for every group's first value; a refused configuration is fatal."""
         for client in self._clients.values():
             try:
-                client.wait_until_ready(self._ready_timeout)
+                client.get()  # waits up to the client's `ready_timeout` for the first value
             except ConfigurationError as exc:
                 raise ProviderFatalError(str(exc)) from exc
             except ActiveAccountUnavailableError as exc:
@@ -152,7 +151,7 @@ class ActiveAccountProvider(AbstractProvider):
         client = self._clients.get(group)
         if client is None:
             return _error(default, ErrorCode.INVALID_CONTEXT, f"group {group!r} is not served")
-        if not client.status().ready:  # never wait on the network inside a resolution
+        if not client.ready:  # never wait on the network inside a resolution
             return _error(default, ErrorCode.PROVIDER_NOT_READY, "no value read yet")
         account = client.get()
         return FlagResolutionDetails(
